@@ -1,0 +1,44 @@
+"""Where squall finds its settings: experiment configuration, then environment, then defaults."""
+
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TOXIPROXY_URL = "http://127.0.0.1:8474"
+RUN_ID_ENV = "SQUALL_RUN_ID"
+LEDGER_ENV = "SQUALL_LEDGER"
+RUN_ID_HEADER = "X-Chaos-Run-Id"
+
+
+def toxiproxy_url(configuration: Mapping[str, Any] | None = None) -> str:
+    """The Toxiproxy API address: configuration ``toxiproxy_url``, else $TOXIPROXY_URL, else the default."""
+    value = (configuration or {}).get("toxiproxy_url") or os.environ.get("TOXIPROXY_URL")
+    url = str(value or DEFAULT_TOXIPROXY_URL).rstrip("/")
+    if "://" not in url:
+        url = "http://" + url
+    return url
+
+
+def run_id() -> str:
+    """The id of the current run, shared by the control, the activities and probe traffic.
+
+    The control sets $SQUALL_RUN_ID when an experiment starts; outside a run a
+    fresh id is made once per process and kept in the environment so that every
+    activity of the process agrees on it.
+    """
+    value = os.environ.get(RUN_ID_ENV)
+    if not value:
+        value = uuid.uuid4().hex[:12]
+        os.environ[RUN_ID_ENV] = value
+    return value
+
+
+def ledger_path(configuration: Mapping[str, Any] | None = None) -> Path:
+    """Where the fault ledger lives: configuration ``squall_ledger``, else $SQUALL_LEDGER, else the XDG state dir."""
+    value = (configuration or {}).get("squall_ledger") or os.environ.get(LEDGER_ENV)
+    if value:
+        return Path(str(value)).expanduser()
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "squall" / "ledger.jsonl"

@@ -1,0 +1,163 @@
+"""A small, explicit client for the Toxiproxy HTTP API (toxiproxy-server or squall's embedded proxy).
+
+Why not toxiproxy-python: it keeps the server address in class attributes (one
+server per process), sets no request timeout (a hung API hangs the experiment)
+and ``add_toxic`` returns nothing. This client is one object per address, every
+request has a timeout, and every call returns what the server answered.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from squall.errors import ToxiproxyAPIError, ToxiproxyUnreachable
+
+USER_AGENT = "squall-toxiproxy-client"
+
+
+class ToxiproxyClient:
+    """One Toxiproxy API at ``url``; every request bounded by ``timeout_s``."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.url,
+            timeout=timeout_s,
+            headers={"User-Agent": USER_AGENT},
+            trust_env=False,  # never send loopback admin traffic through an HTTP(S)_PROXY
+        )
+
+    def __enter__(self) -> "ToxiproxyClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    # -- server ----------------------------------------------------------
+    def version(self) -> str:
+        """The server's version string."""
+        return str(self._request("GET", "/version")["version"])
+
+    def is_embedded(self) -> bool:
+        """True if the server is squall's embedded proxy (it has the stats and http_error extensions)."""
+        return self.version().startswith("squall")
+
+    def reset(self) -> None:
+        """Re-enable every proxy and remove every toxic."""
+        self._request("POST", "/reset")
+
+    def populate(self, proxies: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Create or update proxies in bulk; return them as the server reports them."""
+        return list(self._request("POST", "/populate", json=list(proxies)).get("proxies") or [])
+
+    # -- proxies ---------------------------------------------------------
+    def proxies(self) -> dict[str, dict[str, Any]]:
+        """Every proxy keyed by name."""
+        return dict(self._request("GET", "/proxies"))
+
+    def get_proxy(self, name: str) -> dict[str, Any]:
+        """One proxy with its toxics."""
+        return dict(self._request("GET", f"/proxies/{name}"))
+
+    def create_proxy(self, name: str, listen: str, upstream: str, enabled: bool = True) -> dict[str, Any]:
+        """Create a proxy; ``listen`` may use port 0, the answer holds the real port."""
+        body = {"name": name, "listen": listen, "upstream": upstream, "enabled": enabled}
+        return dict(self._request("POST", "/proxies", json=body))
+
+    def update_proxy(self, name: str, **fields: Any) -> dict[str, Any]:
+        """Change ``listen``, ``upstream`` or ``enabled`` of a proxy."""
+        return dict(self._request("PATCH", f"/proxies/{name}", json=fields))
+
+    def delete_proxy(self, name: str) -> None:
+        """Delete a proxy, closing its connections."""
+        self._request("DELETE", f"/proxies/{name}")
+
+    # -- toxics ----------------------------------------------------------
+    def toxics(self, proxy: str) -> list[dict[str, Any]]:
+        """The toxics of a proxy, upstream first."""
+        return list(self._request("GET", f"/proxies/{proxy}/toxics"))
+
+    def add_toxic(
+        self,
+        proxy: str,
+        type: str,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+    ) -> dict[str, Any]:
+        """Add a toxic; return it as the server stored it (with defaults filled in)."""
+        body: dict[str, Any] = {
+            "type": type,
+            "stream": stream,
+            "toxicity": toxicity,
+            "attributes": dict(attributes or {}),
+        }
+        if name:
+            body["name"] = name
+        return dict(self._request("POST", f"/proxies/{proxy}/toxics", json=body))
+
+    def update_toxic(
+        self,
+        proxy: str,
+        name: str,
+        attributes: Mapping[str, Any] | None = None,
+        toxicity: float | None = None,
+    ) -> dict[str, Any]:
+        """Change a toxic's attributes (merged) or toxicity."""
+        body: dict[str, Any] = {}
+        if attributes is not None:
+            body["attributes"] = dict(attributes)
+        if toxicity is not None:
+            body["toxicity"] = toxicity
+        return dict(self._request("PATCH", f"/proxies/{proxy}/toxics/{name}", json=body))
+
+    def remove_toxic(self, proxy: str, name: str) -> None:
+        """Remove a toxic; bytes in flight are delivered."""
+        self._request("DELETE", f"/proxies/{proxy}/toxics/{name}")
+
+    # -- squall extensions -------------------------------------------------
+    def stats(self, proxy: str, since: float | None = None) -> dict[str, Any]:
+        """Traffic statistics of a proxy (embedded proxy only)."""
+        params = {"since": since} if since is not None else None
+        return dict(self._request("GET", f"/proxies/{proxy}/stats", params=params))
+
+    # -- plumbing --------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ToxiproxyUnreachable(
+                f"Toxiproxy API at {self.url} did not answer {method} {path} in time "
+                f"({type(exc).__name__}); is toxiproxy-server or `squall proxy serve` running?"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ToxiproxyUnreachable(
+                f"cannot reach the Toxiproxy API at {self.url} ({exc}); start `squall proxy serve` "
+                "or set toxiproxy_url in the experiment's configuration (or $TOXIPROXY_URL)"
+            ) from exc
+        if response.status_code >= 400:
+            raise ToxiproxyAPIError(
+                f"{method} {path} -> {response.status_code}: {_error_text(response)}",
+                status=response.status_code,
+                url=self.url,
+            )
+        if response.status_code == 204 or not response.content:
+            return {}
+        return response.json()
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip() or response.reason_phrase
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return response.text.strip()

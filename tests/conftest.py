@@ -1,0 +1,17 @@
+"""Shared fixtures: a private fault ledger and run id per test, so tests never touch a user's state."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_squall_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SQUALL_LEDGER", str(tmp_path / "ledger.jsonl"))
+    monkeypatch.delenv("SQUALL_RUN_ID", raising=False)
+    monkeypatch.delenv("TOXIPROXY_URL", raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
+    os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    yield
