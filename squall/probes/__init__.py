@@ -1,0 +1,1 @@
+"""Steady-state and SLI probes: HTTP SLI sampler, Prometheus queries, proxy traffic stats."""
