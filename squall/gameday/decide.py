@@ -1,0 +1,52 @@
+"""The gate's decision: one exit code and verdict for a whole game day, with the reasons.
+
+Precedence (the first that applies wins):
+
+1. any experiment aborted by a stop condition -> 2
+2. any experiment inconclusive              -> 3
+3. a required experiment failed, or the score is below the minimum -> 1
+4. otherwise                                -> 0
+
+A game day stopped by SIGINT/SIGTERM is "interrupted" with code 2 (decided by the runner).
+
+Which experiments are required: those marked ``required: true`` or listed in
+``gate.required``; when a suite sets neither a minimum score nor any required
+experiment, every experiment is required (a failure anywhere fails the gate).
+"""
+
+from collections.abc import Sequence
+
+from squall.exitcodes import ExitCode
+from squall.gameday.model import ExperimentResult, SuiteVerdict
+from squall.gameday.suite import Suite
+
+
+def decide(
+    suite: Suite,
+    results: Sequence[ExperimentResult],
+    score: float | None,
+    min_score: float | None = None,
+) -> tuple[ExitCode, SuiteVerdict, list[str]]:
+    """The exit code, verdict and reasons of a game day (`min_score` overrides the suite's)."""
+    threshold = min_score if min_score is not None else suite.min_score
+    everything_required = threshold is None and not any(e.required for e in suite.experiments)
+    aborted = [r for r in results if r.verdict == "aborted"]
+    inconclusive = [r for r in results if r.verdict == "inconclusive"]
+    if aborted:
+        return ExitCode.ABORTED, "aborted", [f"{r.name}: aborted — {r.reason}" for r in aborted]
+    if inconclusive:
+        return ExitCode.INCONCLUSIVE, "inconclusive", [f"{r.name}: inconclusive — {r.reason}" for r in inconclusive]
+    reasons = [
+        f"{r.name}: required experiment failed — {r.reason}"
+        for r in results
+        if r.verdict == "failed" and (r.required or everything_required)
+    ]
+    if threshold is not None and (score is None or score < threshold):
+        shown = "n/a" if score is None else f"{score:.1f}"
+        reasons.append(f"resilience score {shown} is below the minimum {threshold:g}")
+    if reasons:
+        return ExitCode.FAILED, "failed", reasons
+    failed = [r.name for r in results if r.verdict == "failed"]
+    note = f" ({', '.join(failed)} failed but is not required)" if failed else ""
+    shown = "" if score is None else f", score {score:.1f}"
+    return ExitCode.PASSED, "passed", [f"gate passed{shown}{note}"]

@@ -1,0 +1,119 @@
+"""Check every experiment of a suite before anything runs: nothing is injected if one is invalid.
+
+Uses ``squall.validate.validate_experiment`` when it is installed; otherwise
+(and in any case for reachability) a minimal check of its own: the file
+parses, Chaos Toolkit's own validation passes (which imports every python
+activity's module and checks the function and its arguments), and the
+Toxiproxy API answers if the experiment uses Toxiproxy activities.
+"""
+
+import importlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from squall import config
+from squall.errors import ToxiproxyError
+from squall.gameday.suite import Suite, SuiteExperiment
+
+#: activity modules that talk to the Toxiproxy API
+TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy")
+
+
+def check_suite_experiments(suite: Suite) -> list[str]:
+    """Every problem of every experiment of a suite (empty = safe to run)."""
+    problems: list[str] = []
+    for exp in suite.experiments:
+        problems.extend(check_experiment(exp))
+    return problems
+
+
+def check_experiment(exp: SuiteExperiment) -> list[str]:
+    """Problems of one experiment file, each naming the file."""
+    external = _external_validator()
+    if external is not None:
+        problems = [str(p) for p in external(exp.path)]
+        if problems:
+            return problems
+    data, problems = _load(exp.path)
+    if data is None:
+        return problems
+    if external is None:
+        problems.extend(_chaoslib_problems(exp.path, data))
+        if problems:
+            return problems
+    return _reachability_problems(exp, data)
+
+
+def _external_validator() -> Any:
+    try:
+        module = importlib.import_module("squall.validate")
+    except ImportError:
+        return None
+    return getattr(module, "validate_experiment", None)
+
+
+def _load(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [f"{path}: cannot read experiment file: {exc.strerror or exc}"]
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        return None, [f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"]
+    if not isinstance(data, dict):
+        return None, [f"{path}: expected an experiment (a mapping with title, description, method), got {type(data).__name__}"]
+    return data, []
+
+
+def _chaoslib_problems(path: Path, data: dict[str, Any]) -> list[str]:
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    try:
+        ensure_experiment_is_valid(data)
+    except ChaosException as exc:
+        return [f"{path}: {exc}"]
+    except Exception as exc:  # chaoslib lets some import errors through unwrapped
+        return [f"{path}: {type(exc).__name__}: {exc}"]
+    return []
+
+
+def _activities(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    acts: list[Mapping[str, Any]] = []
+    acts.extend((data.get("steady-state-hypothesis") or {}).get("probes") or [])
+    acts.extend(data.get("method") or [])
+    acts.extend(data.get("rollbacks") or [])
+    return [a for a in acts if isinstance(a, Mapping)]
+
+
+def _reachability_problems(exp: SuiteExperiment, data: Mapping[str, Any]) -> list[str]:
+    uses_toxiproxy = any(
+        str((a.get("provider") or {}).get("module", "")) in TOXIPROXY_MODULES for a in _activities(data)
+    )
+    if not uses_toxiproxy:
+        return []
+    url = toxiproxy_url_of(data, exp.vars)
+    from squall.toxiproxy_client import ToxiproxyClient
+
+    try:
+        with ToxiproxyClient(url, timeout_s=3.0) as client:
+            client.version()
+    except ToxiproxyError as exc:
+        return [f"{exp.path}: Toxiproxy API at {url} is not reachable ({exc}); nothing was injected"]
+    return []
+
+
+def toxiproxy_url_of(data: Mapping[str, Any], vars_: Mapping[str, str]) -> str:
+    """The Toxiproxy address an experiment will use (its `--var`, configuration, env, default)."""
+    if vars_.get("toxiproxy_url"):
+        return config.toxiproxy_url({"toxiproxy_url": vars_["toxiproxy_url"]})
+    value = (data.get("configuration") or {}).get("toxiproxy_url")
+    if isinstance(value, Mapping) and value.get("type") == "env":
+        value = os.environ.get(str(value.get("key")), value.get("default"))
+    return config.toxiproxy_url({"toxiproxy_url": value} if isinstance(value, str) else None)

@@ -1,0 +1,269 @@
+"""Run a game-day suite: each experiment as its own `chaos run`, in order, then one combined report.
+
+Each experiment runs in a subprocess (``python -m chaostoolkit run``) with
+``SQUALL_RUN_ID`` and ``SQUALL_REPORT_DIR`` set, so the control writes its
+report into ``<reports>/<stamp>/<experiment>/``. A crashing experiment costs
+that experiment only. SIGINT/SIGTERM stops the current experiment with
+SIGTERM (its control removes its faults), waits boundedly, then runs
+``squall.cleanup`` for every run id of the game day.
+"""
+
+import importlib.util
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from squall.cleanup import cleanup
+from squall.errors import ExperimentInvalid
+from squall.exitcodes import ExitCode
+from squall.gameday.decide import decide
+from squall.gameday.model import ExperimentResult, GameDayResult
+from squall.gameday.outcome import outcome_of, read_journal
+from squall.gameday.preflight import check_suite_experiments
+from squall.gameday.score import experiment_score, suite_score
+from squall.gameday.suite import Suite, SuiteExperiment, load_suite
+from squall.ledger import Ledger
+
+log = logging.getLogger("squall.gameday")
+
+#: seconds a stopped experiment gets to roll back before it is killed
+STOP_GRACE_S = 30.0
+_ICON = {"passed": "[green]✔ passed[/]", "failed": "[red]✘ failed[/]", "aborted": "[magenta]■ aborted[/]",
+         "inconclusive": "[yellow]? inconclusive[/]"}
+
+
+class Stopper:
+    """Turns SIGINT/SIGTERM into a flag (main thread only) and stops the running child."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self.child: subprocess.Popen[bytes] | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        """Handle SIGINT/SIGTERM until `restore` (no-op off the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        """Put the previous signal handlers back."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Ask the run to stop (what a signal does); safe from any thread."""
+        if self.signum is None:
+            self.signum = signum
+        self.event.set()
+        child = self.child
+        if child is not None and child.poll() is None:
+            try:
+                child.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.stop(signum)
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True if a stop was requested."""
+        return self.event.wait(max(0.0, seconds))
+
+
+def run_suite(
+    suite: Suite | Path | str,
+    *,
+    report_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    progress: bool = True,
+    console: Console | None = None,
+    min_score: float | None = None,
+    stopper: Stopper | None = None,
+) -> GameDayResult:
+    """Run every experiment of a suite and return the combined, scored result (never raises for a bad suite)."""
+    from squall.gameday import publish
+
+    console = console or Console(stderr=True)
+    say = console.print if progress else (lambda *a, **k: None)
+    started = time.time()
+    stamp = datetime.fromtimestamp(started, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    if not isinstance(suite, Suite):
+        suite_path = Path(suite)
+        try:
+            suite = load_suite(suite_path)
+        except ExperimentInvalid as exc:
+            base = report_dir or Path("reports")
+            return publish.finish_invalid(suite_path.stem, str(exc).splitlines()[1:], base, stamp, started)
+    base = (report_dir or suite.reports_dir).resolve()
+    run_dir = _fresh_dir(base / stamp)
+    problems = check_suite_experiments(suite)
+    if problems:
+        for p in problems:
+            say(f"[red]invalid:[/] {p}", markup=True, highlight=False)
+        return publish.finish_invalid(suite.name, problems, base, run_dir.name, started, suite=suite)
+
+    own_stopper = stopper is None
+    stopper = stopper or Stopper()
+    if own_stopper:
+        stopper.install()
+    results: list[ExperimentResult] = []
+    say(f"[bold]game day[/] {suite.name}: {len(suite.experiments)} experiment(s) -> {run_dir}", highlight=False)
+    try:
+        for i, exp in enumerate(suite.experiments):
+            if stopper.event.is_set():
+                results.append(_not_run(exp, run_dir, "not run: the game day was interrupted"))
+                continue
+            if i > 0 and suite.settle_s > 0:
+                say(f"  settling {suite.settle_s:g} s", style="dim")
+                if stopper.sleep(suite.settle_s):
+                    results.append(_not_run(exp, run_dir, "not run: the game day was interrupted"))
+                    continue
+            say(f"▶ {exp.name} ({exp.path.name})", highlight=False)
+            res = _run_one(exp, run_dir, env, stopper)
+            results.append(res)
+            score = "n/a" if res.score is None else f"{res.score:.0f}"
+            say(f"  {_ICON[res.verdict]} {exp.name} in {res.duration_s:.1f} s, score {score} — {res.reason}", highlight=False)
+    finally:
+        if own_stopper:
+            stopper.restore()
+        if stopper.event.is_set():
+            _cleanup_runs(results, say)
+
+    weights = {e.name: e.weight for e in suite.experiments}
+    total = suite_score([(weights[r.name], r.score) for r in results])
+    exit_code, verdict, reasons = decide(suite, results, total, min_score)
+    if stopper.signum is not None:
+        exit_code, verdict = ExitCode.ABORTED, "interrupted"
+        reasons.insert(0, f"interrupted by {signal.Signals(stopper.signum).name}; faults of the game day were cleaned up")
+    result = GameDayResult(
+        suite=suite.name, stamp=run_dir.name, run_dir=run_dir, started=started, duration_s=time.time() - started,
+        exit_code=exit_code, verdict=verdict, score=total, reasons=reasons, experiments=results,
+        min_score=min_score if min_score is not None else suite.min_score, interrupted=stopper.signum,
+    )
+    publish.finish(result, suite, base, say)
+    return result
+
+
+def _fresh_dir(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    candidate.mkdir(parents=True)
+    return candidate
+
+
+def _not_run(exp: SuiteExperiment, run_dir: Path, reason: str) -> ExperimentResult:
+    return ExperimentResult(
+        name=exp.name, path=exp.path, verdict="inconclusive", reason=reason, score=None, weight=exp.weight,
+        required=exp.required, checks=(), report_paths={}, journal_path=None, duration_s=0.0, run_id=None,
+        returncode=None, report_dir=run_dir / exp.name,
+    )
+
+
+def _control_file(run_dir: Path, exp: SuiteExperiment) -> Path | None:
+    """A global-control file adding squall.control, if installed and the experiment does not declare it."""
+    if importlib.util.find_spec("squall.control") is None:
+        return None
+    try:
+        text = exp.path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if "squall.control" in text:
+        return None
+    path = run_dir / "controls.json"
+    if not path.exists():
+        path.write_text(json.dumps({"squall": {"provider": {"type": "python", "module": "squall.control"}}}))
+    return path
+
+
+def _run_one(exp: SuiteExperiment, run_dir: Path, env: Mapping[str, str] | None, stopper: Stopper) -> ExperimentResult:
+    out_dir = run_dir / exp.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    journal_path = out_dir / "journal.json"
+    run_id = uuid.uuid4().hex[:12]
+    cmd = [sys.executable, "-m", "chaostoolkit", "--no-version-check", "--log-file", str(out_dir / "chaostoolkit.log"),
+           "run", "--journal-path", str(journal_path)]
+    for key, value in exp.vars.items():
+        cmd += ["--var", f"{key}={value}"]
+    control = _control_file(run_dir, exp)
+    if control is not None:
+        cmd += ["--control-file", str(control)]
+    cmd.append(str(exp.path))
+    child_env = {**os.environ, **(env or {}), "SQUALL_REPORT_DIR": str(out_dir), "SQUALL_RUN_ID": run_id}
+    started = time.time()
+    with open(out_dir / "chaos-output.txt", "wb") as output:
+        proc = subprocess.Popen(cmd, env=child_env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        stopper.child = proc
+        try:
+            returncode = _wait(proc, stopper)
+        finally:
+            stopper.child = None
+    duration = time.time() - started
+    journal = read_journal(journal_path)
+    outcome = outcome_of(journal, returncode=returncode)
+    reports = _reports(out_dir, journal)
+    return ExperimentResult(
+        name=exp.name, path=exp.path, verdict=outcome.verdict, reason=outcome.reason,
+        score=experiment_score(outcome.verdict, outcome.checks), weight=exp.weight, required=exp.required,
+        checks=outcome.checks, report_paths=reports, journal_path=journal_path if journal is not None else None,
+        duration_s=duration, run_id=run_id, returncode=returncode, report_dir=out_dir, title=outcome.title,
+    )
+
+
+def _wait(proc: "subprocess.Popen[bytes]", stopper: Stopper) -> int:
+    """Wait for the child; after a stop request give it STOP_GRACE_S to roll back, then kill it."""
+    while True:
+        try:
+            return proc.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+        if stopper.event.is_set():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                return proc.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return proc.wait(timeout=10)
+
+
+def _reports(out_dir: Path, journal: dict[str, Any] | None) -> dict[str, Path]:
+    """The experiment's report files; renders them if the control did not (and the renderer is installed)."""
+    names = {"html": "report.html", "junit": "junit.xml", "markdown": "summary.md"}
+    if journal is not None and not (out_dir / "report.html").exists():
+        try:
+            from squall.reporting import render
+
+            render(journal, out_dir)
+        except ImportError:
+            pass
+        except Exception as exc:  # a report is a nicety here; the verdict stands without it
+            log.warning("could not render the report for %s: %s", out_dir.name, exc)
+    return {kind: out_dir / name for kind, name in names.items() if (out_dir / name).exists()}
+
+
+def _cleanup_runs(results: list[ExperimentResult], say: Any) -> None:
+    ledger = Ledger()
+    for res in results:
+        if res.run_id is None:
+            continue
+        for item in cleanup(ledger, run_id=res.run_id):
+            state = "removed" if item.removed else "[red]could NOT remove[/]"
+            say(f"  cleanup: {state} {item.entry.description} ({item.message})", highlight=False)
