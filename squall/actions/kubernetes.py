@@ -1,0 +1,294 @@
+"""Kubernetes faults with guardrails: kill pods, partition pods with NetworkPolicies, scale deployments.
+
+Every action first passes the guardrails of ``squall.k8s.guardrails``
+(namespace allowlist, blast-radius cap, last replica, dry run) and raises
+before anything is changed if one refuses. Every change is written to the
+fault ledger before it is made, so rollbacks, interrupts and ``squall
+cleanup`` can undo it (``undo_entry``).
+"""
+
+import math
+import random
+from typing import Any, Literal
+
+from chaoslib.types import Configuration, Secrets
+from kubernetes import client as k8s
+
+from squall import config
+from squall.activity import activity
+from squall.errors import ExperimentInvalid, KubernetesError
+from squall.k8s.client import ClusterRef, KubernetesAPIError, api_call
+from squall.k8s.guardrails import Guardrails
+from squall.k8s.pods import is_terminating, list_pods
+from squall.k8s.policy import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    RUN_ID_LABEL,
+    dns_label,
+    parse_selector,
+    partition_policy,
+    policy_name,
+)
+from squall.ledger import Entry, Ledger
+
+__all__ = ["kill_pods", "partition", "heal_partition", "scale", "restore_scale"]
+
+KIND_POLICY = "k8s.networkpolicy"
+KIND_SCALE = "k8s.scale"
+KIND_PODKILL = "k8s.podkill"
+
+
+@activity
+def kill_pods(
+    label_selector: str,
+    ns: str,
+    count: int = 1,
+    fraction: float | None = None,
+    grace_period_s: int | None = None,
+    seed: int | None = None,
+    dry_run: bool = False,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Delete `count` (or `fraction` of the) pods matching `label_selector` in namespace `ns`, picked at random (`seed` makes the pick repeatable); fails if no pod matches or the API refuses; returns the pods killed."""
+    guard = Guardrails.from_configuration(configuration)
+    parse_selector(label_selector)
+    if fraction is not None and not 0 < float(fraction) <= 1:
+        raise ExperimentInvalid(f"fraction is {fraction} (expected a number in (0, 1])")
+    if fraction is None and (isinstance(count, bool) or int(count) < 1):
+        raise ExperimentInvalid(f"count is {count} (expected an integer >= 1)")
+    if grace_period_s is not None and int(grace_period_s) < 0:
+        raise ExperimentInvalid(f"grace_period_s is {grace_period_s} (expected seconds >= 0)")
+    guard.check_namespace(ns)
+    cluster = ClusterRef.from_configuration(configuration, secrets)
+    with cluster.api_client() as api:
+        core = k8s.CoreV1Api(api)
+        pods = [p for p in list_pods(core, ns, label_selector) if not is_terminating(p)]
+        if not pods:
+            raise KubernetesError(f'no running pods match label selector "{label_selector}" in namespace "{ns}"')
+        total = len(pods)
+        n = max(1, math.ceil(float(fraction) * total)) if fraction is not None else int(count)
+        if n > total:
+            raise KubernetesError(
+                f'count={n} but only {total} pods match "{label_selector}" in namespace "{ns}"'
+            )
+        guard.check_removal(f'kill_pods "{label_selector}" in namespace "{ns}"', n, total)
+        victims = sorted(random.Random(seed).sample([p.metadata.name for p in pods], n))
+        result: dict[str, Any] = {
+            "namespace": ns,
+            "label_selector": label_selector,
+            "matched": total,
+            "killed": [],
+            "dry_run": bool(dry_run or guard.dry_run),
+        }
+        if result["dry_run"]:
+            result["would_kill"] = victims
+            return result
+        ledger = Ledger(config.ledger_path(configuration))
+        entry = ledger.apply(
+            KIND_PODKILL,
+            {"namespace": ns, "pods": victims},
+            {"namespace": ns, "pods": victims, **cluster.undo_data()},
+            f"kill {n} of {total} pods \"{label_selector}\" in {ns}",
+        )
+        body = {"gracePeriodSeconds": int(grace_period_s)} if grace_period_s is not None else None
+        try:
+            for name in victims:
+                api_call(f'delete pod "{name}" in namespace "{ns}"', core.delete_namespaced_pod,
+                         name, ns, body=body)
+                result["killed"].append(name)
+        except KubernetesError as exc:
+            ledger.strike(entry.id, outcome="killed" if result["killed"] else "failed-to-apply")
+            done = f" after killing {', '.join(result['killed'])}" if result["killed"] else ""
+            raise KubernetesError(f"{exc}{done}") from exc
+        ledger.strike(entry.id, outcome="killed")
+    return result
+
+
+@activity
+def partition(
+    ns: str,
+    from_selector: str,
+    to_selector: str | None = None,
+    direction: Literal["both", "ingress", "egress"] = "both",
+    dry_run: bool = False,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Cut network traffic between pods matching `from_selector` and pods matching `to_selector` in namespace `ns` with a NetworkPolicy (no `to_selector`: isolate the `from_selector` pods entirely); `direction` is "both", "ingress" (into the from pods) or "egress" (out of them). Needs a CNI that enforces NetworkPolicies."""
+    guard = Guardrails.from_configuration(configuration)
+    run_id = config.run_id()
+    name = policy_name(run_id, from_selector, to_selector, direction)
+    body = partition_policy(ns, name, run_id, from_selector, to_selector, direction)
+    guard.check_namespace(ns)
+    cluster = ClusterRef.from_configuration(configuration, secrets)
+    result: dict[str, Any] = {
+        "namespace": ns,
+        "name": name,
+        "from_selector": from_selector,
+        "to_selector": to_selector,
+        "direction": direction,
+        "dry_run": bool(dry_run or guard.dry_run),
+    }
+    if result["dry_run"]:
+        result["policy"] = body
+        return result
+    ledger = Ledger(config.ledger_path(configuration))
+    between = f'"{from_selector}" from "{to_selector}"' if to_selector else f'"{from_selector}"'
+    entry = ledger.apply(
+        KIND_POLICY,
+        {"namespace": ns, "networkpolicy": name},
+        {"namespace": ns, "name": name, **cluster.undo_data()},
+        f"partition ({direction}) {between} in {ns}",
+        run_id=run_id,
+    )
+    try:
+        with cluster.api_client() as api:
+            api_call(f'create NetworkPolicy "{name}" in namespace "{ns}"',
+                     k8s.NetworkingV1Api(api).create_namespaced_network_policy, ns, body)
+    except KubernetesError:
+        ledger.strike(entry.id, outcome="failed-to-apply")
+        raise
+    return result
+
+
+@activity
+def heal_partition(
+    ns: str,
+    name: str | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Remove the NetworkPolicies this run's `partition` created in namespace `ns` (only the one called `name`, if given); a policy already gone counts as removed."""
+    run_id = config.run_id()
+    ledger = Ledger(config.ledger_path(configuration))
+    entries = [
+        e for e in ledger.open_entries(run_id)
+        if e.kind == KIND_POLICY and e.undo.get("namespace") == ns and name in (None, e.undo.get("name"))
+    ]
+    cluster = ClusterRef.from_configuration(configuration, secrets)
+    removed: list[str] = []
+    for entry in entries:
+        undo_entry(entry)
+        ledger.strike(entry.id, outcome="removed")
+        removed.append(entry.undo["name"])
+    # Policies of this run that the ledger lost track of (e.g. a deleted ledger file).
+    with cluster.api_client() as api:
+        net = k8s.NetworkingV1Api(api)
+        labels = f"{MANAGED_BY_LABEL}={MANAGED_BY},{RUN_ID_LABEL}={dns_label(run_id)}"
+        listed = api_call(f'list squall NetworkPolicies in namespace "{ns}"',
+                          net.list_namespaced_network_policy, ns, label_selector=labels)
+        for pol in listed.items or []:
+            if pol.metadata.name in removed or name not in (None, pol.metadata.name):
+                continue
+            _delete_policy(net, ns, pol.metadata.name)
+            removed.append(pol.metadata.name)
+    return {"namespace": ns, "removed": removed}
+
+
+@activity
+def scale(
+    deployment: str,
+    ns: str,
+    replicas: int,
+    dry_run: bool = False,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Scale deployment `deployment` in namespace `ns` to `replicas`, remembering the previous count so `restore_scale`, rollbacks and `squall cleanup` can put it back."""
+    guard = Guardrails.from_configuration(configuration)
+    if isinstance(replicas, bool) or int(replicas) < 0:
+        raise ExperimentInvalid(f"replicas is {replicas} (expected an integer >= 0)")
+    replicas = int(replicas)
+    guard.check_namespace(ns)
+    cluster = ClusterRef.from_configuration(configuration, secrets)
+    with cluster.api_client() as api:
+        apps = k8s.AppsV1Api(api)
+        current = api_call(f'read the scale of deployment "{deployment}" in namespace "{ns}"',
+                           apps.read_namespaced_deployment_scale, deployment, ns)
+        previous = int(current.spec.replicas or 0) if current.spec else 0
+        what = f'scale deployment "{deployment}" in namespace "{ns}" from {previous} to {replicas}'
+        guard.check_removal(what, previous - replicas, previous)
+        result = {"deployment": deployment, "namespace": ns, "previous": previous,
+                  "replicas": replicas, "dry_run": bool(dry_run or guard.dry_run)}
+        if result["dry_run"]:
+            return result
+        ledger = Ledger(config.ledger_path(configuration))
+        entry = ledger.apply(
+            KIND_SCALE,
+            {"namespace": ns, "deployment": deployment},
+            {"namespace": ns, "deployment": deployment, "replicas": previous, **cluster.undo_data()},
+            f"scale deployment {deployment} in {ns} from {previous} to {replicas}",
+        )
+        try:
+            _patch_replicas(apps, deployment, ns, replicas)
+        except KubernetesError:
+            ledger.strike(entry.id, outcome="failed-to-apply")
+            raise
+    return result
+
+
+@activity
+def restore_scale(
+    deployment: str,
+    ns: str,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Scale deployment `deployment` in namespace `ns` back to the replica count it had before this run's first `scale`; does nothing if this run did not scale it."""
+    ledger = Ledger(config.ledger_path(configuration))
+    entries = [
+        e for e in ledger.open_entries(config.run_id())
+        if e.kind == KIND_SCALE and e.undo.get("namespace") == ns and e.undo.get("deployment") == deployment
+    ]
+    if not entries:
+        return {"deployment": deployment, "namespace": ns, "restored": False,
+                "reason": "this run has no open scale change of this deployment"}
+    original = entries[-1]  # open_entries is newest first: the last is the count before the run
+    message = undo_entry(original)
+    for entry in entries:
+        ledger.strike(entry.id, outcome="removed")
+    return {"deployment": deployment, "namespace": ns, "restored": True,
+            "replicas": int(original.undo["replicas"]), "message": message}
+
+
+def undo_entry(entry: Entry) -> str:
+    """Undo one Kubernetes ledger entry (used by ``squall.cleanup``); already undone counts as done."""
+    undo = entry.undo
+    cluster = ClusterRef.from_undo(undo)
+    ns = str(undo.get("namespace", ""))
+    if entry.kind == KIND_PODKILL:
+        return f"pods {', '.join(undo.get('pods', []))} in {ns} were deleted; nothing to undo"
+    if entry.kind == KIND_POLICY:
+        with cluster.api_client() as api:
+            gone = _delete_policy(k8s.NetworkingV1Api(api), ns, str(undo["name"]))
+        return f"NetworkPolicy {undo['name']} in {ns} " + ("was already gone" if gone else "deleted")
+    if entry.kind == KIND_SCALE:
+        deployment, replicas = str(undo["deployment"]), int(undo["replicas"])
+        try:
+            with cluster.api_client() as api:
+                _patch_replicas(k8s.AppsV1Api(api), deployment, ns, replicas)
+        except KubernetesAPIError as exc:
+            if exc.status == 404:
+                return f"deployment {deployment} in {ns} is gone; nothing to scale back"
+            raise
+        return f"deployment {deployment} in {ns} scaled back to {replicas}"
+    raise KubernetesError(f'ledger entry {entry.id} has unknown kind "{entry.kind}" '
+                          f"(expected one of: {KIND_POLICY}, {KIND_SCALE}, {KIND_PODKILL})")
+
+
+def _delete_policy(net: k8s.NetworkingV1Api, ns: str, name: str) -> bool:
+    """Delete a NetworkPolicy; return True if it was already gone."""
+    try:
+        api_call(f'delete NetworkPolicy "{name}" in namespace "{ns}"',
+                 net.delete_namespaced_network_policy, name, ns)
+    except KubernetesAPIError as exc:
+        if exc.status == 404:
+            return True
+        raise
+    return False
+
+
+def _patch_replicas(apps: k8s.AppsV1Api, deployment: str, ns: str, replicas: int) -> None:
+    api_call(f'scale deployment "{deployment}" in namespace "{ns}" to {replicas}',
+             apps.patch_namespaced_deployment_scale, deployment, ns, {"spec": {"replicas": replicas}})
