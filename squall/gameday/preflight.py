@@ -36,7 +36,8 @@ def check_experiment(exp: SuiteExperiment) -> list[str]:
     """Problems of one experiment file, each naming the file."""
     external = _external_validator()
     if external is not None:
-        problems = [str(p) for p in external(exp.path)]
+        # offline: reachability is checked below, with the suite's `vars` applied
+        problems = [str(p) for p in external(exp.path, offline=True)]
         if problems:
             return problems
     data, problems = _load(exp.path)
@@ -93,7 +94,7 @@ def _activities(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _reachability_problems(exp: SuiteExperiment, data: Mapping[str, Any]) -> list[str]:
-    uses_toxiproxy = any(
+    uses_toxiproxy = "toxiproxy_url" in (data.get("configuration") or {}) or any(
         str((a.get("provider") or {}).get("module", "")) in TOXIPROXY_MODULES for a in _activities(data)
     )
     if not uses_toxiproxy:

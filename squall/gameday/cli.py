@@ -1,0 +1,127 @@
+"""`squall gameday run|schedule|manifest`, `squall gate` and `squall history`: thin click shells over the gameday package."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from squall.exitcodes import ExitCode
+
+_SUITE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@click.group()
+def gameday() -> None:
+    """Run, schedule and deploy game-day suites."""
+
+
+@gameday.command("run")
+@click.argument("suite", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where reports and history go (default: the suite's reports.dir).")
+@click.option("--quiet", is_flag=True, help="No live progress.")
+def run(suite: Path, report_dir: Path | None, quiet: bool) -> None:
+    """Run every experiment of SUITE in order, then write one combined report; exit with the gate's code."""
+    from squall.gameday.runner import run_suite
+
+    result = run_suite(suite, report_dir=report_dir, progress=not quiet, console=_console())
+    if result.problems:
+        for problem in result.problems:
+            click.echo(f"invalid: {problem}", err=True)
+    sys.exit(int(result.exit_code))
+
+
+@gameday.command("schedule")
+@click.argument("suite", type=_SUITE)
+@click.option("--once", is_flag=True, help="Run the next occurrence, then exit with its code.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where reports and history go (default: the suite's reports.dir).")
+def schedule(suite: Path, once: bool, report_dir: Path | None) -> None:
+    """Stay in the foreground and run SUITE on its cron schedule (SIGTERM stops cleanly)."""
+    from squall.errors import ExperimentInvalid
+    from squall.gameday.schedule import run_schedule
+
+    try:
+        code = run_schedule(suite, once=once, report_dir=report_dir, console=_console())
+    except ExperimentInvalid as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(int(ExitCode.INVALID))
+    sys.exit(int(code) if once else 0)
+
+
+@gameday.command("manifest")
+@click.argument("suite", type=_SUITE)
+@click.option("--image", default=None, help="Container image running squall (default: ghcr.io/OWNER/squall:<version>, a placeholder).")
+@click.option("--namespace", default=None, help="Namespace to put in the objects' metadata (default: none; use kubectl -n).")
+@click.option("--reports-pvc", default=None, help="PersistentVolumeClaim for /reports, so history survives (default: emptyDir).")
+def manifest(suite: Path, image: str | None, namespace: str | None, reports_pvc: str | None) -> None:
+    """Print Kubernetes YAML (CronJob, ConfigMap, ServiceAccount, Role, RoleBinding) that runs SUITE on the cluster."""
+    from squall.errors import ExperimentInvalid
+    from squall.gameday.manifest import DEFAULT_IMAGE, render
+    from squall.gameday.suite import load_suite
+
+    try:
+        text = render(load_suite(suite), image=image or DEFAULT_IMAGE, namespace=namespace, reports_pvc=reports_pvc)
+    except ExperimentInvalid as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(int(ExitCode.INVALID))
+    click.echo(text, nl=False)
+
+
+@click.command("gate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--min-score", type=click.FloatRange(0, 100), default=None, help="Fail (exit 1) below this resilience score.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the combined JUnit XML here.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where reports go (default: the suite's reports.dir, or reports/gate).")
+@click.option("--quiet", is_flag=True, help="No live progress.")
+def gate(files: tuple[Path, ...], min_score: float | None, junit_path: Path | None,
+         report_dir: Path | None, quiet: bool) -> None:
+    """Run a suite (or experiment files) as a CI gate: exit 0 passed, 1 failed, 2 aborted, 3 inconclusive, 4 invalid."""
+    from squall.gameday.runner import run_suite
+    from squall.gameday.suite import looks_like_suite, suite_from_experiments
+
+    if len(files) == 1 and looks_like_suite(files[0]):
+        target: object = files[0]
+    else:
+        suites = [f for f in files if looks_like_suite(f)]
+        if suites:
+            click.echo(f"give either one suite or experiment files, not both (suite: {suites[0]})", err=True)
+            sys.exit(int(ExitCode.INVALID))
+        target = suite_from_experiments(files, reports_dir=report_dir)
+    result = run_suite(target, report_dir=report_dir, progress=not quiet, console=_console(),  # type: ignore[arg-type]
+                       min_score=min_score)
+    if junit_path is not None and result.junit_path is not None:
+        junit_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result.junit_path, junit_path)
+    for problem in result.problems:
+        click.echo(f"invalid: {problem}", err=True)
+    click.echo(result.summary_md)
+    sys.exit(int(result.exit_code))
+
+
+@click.command("history")
+@click.option("--suite", "suite_name", default=None, help="Only this suite's runs.")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
+              help="Folder holding history.sqlite, or a parent of suite report folders.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--experiments", is_flag=True, help="Show a row per experiment run, not per game day.")
+def history(suite_name: str | None, report_dir: Path, limit: int, experiments: bool) -> None:
+    """Show the last game days (or experiment runs): when, verdict, score, time, report."""
+    from squall.gameday.history_table import history_table
+
+    table, found = history_table(report_dir, suite=suite_name, limit=limit, experiments=experiments)
+    if not found:
+        click.echo(f"no game-day history under {report_dir} (looked for history.sqlite)", err=True)
+        return
+    from rich.console import Console
+
+    Console().print(table)

@@ -1,0 +1,55 @@
+"""`squall history` as a rich table, gathered from every history database under a reports folder."""
+
+from datetime import datetime
+from pathlib import Path
+
+from rich.table import Table
+
+from squall.gameday.history import HISTORY_FILE, History, Row
+
+_STYLE = {"passed": "green", "failed": "red", "aborted": "magenta", "inconclusive": "yellow", "invalid": "dim",
+          "interrupted": "dim"}
+
+
+def history_files(folder: Path) -> list[Path]:
+    """history.sqlite in `folder` and in its sub-folders (one per suite), at most two levels down."""
+    found = [folder / HISTORY_FILE] if (folder / HISTORY_FILE).is_file() else []
+    found += sorted(p for p in folder.glob(f"*/{HISTORY_FILE}") if p.is_file())
+    found += sorted(p for p in folder.glob(f"*/*/{HISTORY_FILE}") if p.is_file())
+    return found
+
+
+def history_rows(folder: Path, *, suite: str | None, limit: int, experiments: bool) -> list[Row]:
+    """The newest rows of every history under `folder`."""
+    rows: list[Row] = []
+    for path in history_files(folder):
+        rows += History(path).rows(suite=suite, kind="experiment" if experiments else "suite", limit=limit)
+    rows.sort(key=lambda r: r.started, reverse=True)
+    return rows[:limit]
+
+
+def history_table(folder: Path, *, suite: str | None, limit: int, experiments: bool) -> tuple[Table, bool]:
+    """A table of the last runs, and whether any history was found at all."""
+    found = bool(history_files(folder))
+    rows = history_rows(folder, suite=suite, limit=limit, experiments=experiments)
+    title = "squall game days" + (f" of {suite}" if suite else "")
+    table = Table(title=title)
+    table.add_column("when")
+    table.add_column("suite")
+    if experiments:
+        table.add_column("experiment")
+    table.add_column("verdict")
+    table.add_column("score", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("report")
+    for r in rows:
+        when = datetime.fromtimestamp(r.started).astimezone().strftime("%Y-%m-%d %H:%M")
+        cells = [when, r.suite] + ([r.experiment or ""] if experiments else [])
+        cells += [
+            f"[{_STYLE.get(r.verdict, 'white')}]{r.verdict}[/]",
+            "n/a" if r.score is None else f"{r.score:.1f}",
+            f"{r.duration_s:.1f} s",
+            r.report_path or "",
+        ]
+        table.add_row(*cells)
+    return table, found
