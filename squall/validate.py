@@ -1,0 +1,315 @@
+"""`squall validate FILE...`: check Chaos Toolkit experiments before anything runs.
+
+The checks are plain functions returning ``Problem`` objects, so other commands
+(game-day suites, the CI gate) can reuse them: ``validate_experiment(path)``.
+Checked: the experiment's shape (title, description, method), every activity's
+shape, squall python providers (module, function in ``__all__``, required and
+unknown arguments, argument types where annotated), other python providers
+(importable), tolerance shapes, and that ``toxiproxy_url`` answers when the
+experiment uses Toxiproxy (skip with ``--offline``).
+"""
+
+import importlib
+import inspect
+import json
+import os
+import re
+import sys
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from squall import config
+from squall.errors import SquallError
+from squall.exitcodes import ExitCode
+
+__all__ = ["Problem", "validate_experiment", "check_experiment", "load_document", "command"]
+
+ACTIVITY_TYPES = ("action", "probe")
+PROVIDER_TYPES = ("python", "http", "process")
+TOLERANCE_TYPES = ("probe", "regex", "jsonpath", "range")
+INJECTED = ("configuration", "secrets")
+#: modules whose activities talk to the Toxiproxy API named by toxiproxy_url
+TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file: where it is and what was expected."""
+
+    file: str
+    message: str
+    activity: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        what = f' activity "{self.activity}":' if self.activity else ""
+        return f"{where}:{what} {self.message}"
+
+
+# -- loading -------------------------------------------------------------------
+def _yaml_lines(node: yaml.Node, path: Path_ = ()) -> Iterator[tuple[Path_, int]]:
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _yaml_lines(value, path + (str(key.value),))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _yaml_lines(item, path + (i,))
+
+
+def load_document(path: Path) -> tuple[Any, dict[Path_, int]]:
+    """Parse a YAML or JSON file; return the document and a map from key path to line number (YAML)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text), {}
+        except json.JSONDecodeError as exc:
+            raise SquallError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise SquallError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    return doc, dict(_yaml_lines(node)) if node is not None else {}
+
+
+# -- types ---------------------------------------------------------------------
+def _type_ok(value: Any, annotation: Any) -> bool:
+    if annotation is inspect.Parameter.empty or annotation is Any or annotation is object:
+        return True
+    if isinstance(value, str) and "${" in value:
+        return True  # substituted from configuration at run time
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if annotation is None or annotation is type(None):
+        return value is None
+    target = origin or annotation
+    if target is bool:
+        return isinstance(value, bool)
+    if target is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if target is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(target, type):
+        return isinstance(value, target)
+    return True
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "one of: " + ", ".join(json.dumps(a) for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             dict: "a mapping", list: "a list", type(None): "null"}
+    return names.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+# -- checks --------------------------------------------------------------------
+def _check_python(provider: Mapping[str, Any], emit: Any) -> None:
+    module_name, func_name = provider.get("module"), provider.get("func")
+    if not isinstance(module_name, str) or not isinstance(func_name, str):
+        emit("a python provider needs string keys module and func")
+        return
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import failure is the user's module, report it
+        emit(f'module "{module_name}" cannot be imported ({type(exc).__name__}: {exc})', ("provider", "module"))
+        return
+    exported = getattr(module, "__all__", None)
+    if module_name.startswith("squall") and (exported is None or func_name not in exported):
+        known = ", ".join(exported or []) or "none"
+        emit(f'unknown squall function "{module_name}.{func_name}" (expected one of: {known})', ("provider", "func"))
+        return
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        emit(f'module "{module_name}" has no function "{func_name}"', ("provider", "func"))
+        return
+    arguments = provider.get("arguments") or {}
+    if not isinstance(arguments, Mapping):
+        emit(f"arguments must be a mapping of name to value (got {type(arguments).__name__})")
+        return
+    params = inspect.signature(func).parameters
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    named = [n for n, p in params.items() if n not in INJECTED and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    for name in arguments:
+        if name in INJECTED:
+            emit(f'argument "{name}" is passed by Chaos Toolkit itself; remove it from arguments', ("provider", "arguments", name))
+        elif name not in params and not takes_kwargs:
+            emit(f'unknown argument "{name}" for {module_name}.{func_name} (expected one of: {", ".join(named)})',
+                 ("provider", "arguments", name))
+    for name in named:
+        p = params[name]
+        if p.default is p.empty and name not in arguments:
+            emit(f'missing required argument "{name}" for {module_name}.{func_name}')
+        elif name in arguments and not _type_ok(arguments[name], p.annotation):
+            emit(f"argument {name}={arguments[name]!r} (expected {_type_name(p.annotation)})", ("provider", "arguments", name))
+
+
+def _check_tolerance(tolerance: Any, emit: Any) -> None:
+    if isinstance(tolerance, (bool, int, str)):
+        return
+    if isinstance(tolerance, list):
+        if not tolerance:
+            emit("tolerance is an empty list (expected a [low, high] pair or a list of accepted values)")
+        return
+    if not isinstance(tolerance, dict):
+        emit(f"tolerance {tolerance!r} (expected a boolean, integer, string, list or mapping)")
+        return
+    kind = tolerance.get("type")
+    if kind not in TOLERANCE_TYPES:
+        emit(f'unknown tolerance type "{kind}" (expected one of: {", ".join(TOLERANCE_TYPES)})')
+    elif kind == "regex":
+        try:
+            re.compile(tolerance.get("pattern"))  # type: ignore[arg-type]
+        except (TypeError, re.error) as exc:
+            emit(f"tolerance pattern {tolerance.get('pattern')!r} is not a valid regex ({exc})")
+    elif kind == "jsonpath" and not isinstance(tolerance.get("path"), str):
+        emit('a jsonpath tolerance needs a "path" such as "$.ok"')
+    elif kind == "range":
+        bounds = tolerance.get("range")
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):
+            emit(f'a range tolerance needs "range": [low, high] (got {bounds!r})')
+        if not isinstance(tolerance.get("target"), str):
+            emit('a range tolerance needs a "target" such as "body" or "status"')
+    elif kind == "probe":
+        _check_activity(tolerance, emit, in_tolerance=True)
+
+
+def _check_activity(activity: Any, emit: Any, in_tolerance: bool = False) -> None:
+    if not isinstance(activity, dict):
+        emit(f"an activity must be a mapping (got {type(activity).__name__})")
+        return
+    if "ref" in activity:
+        return
+    if not in_tolerance and activity.get("type") not in ACTIVITY_TYPES:
+        emit(f'activity type "{activity.get("type")}" (expected one of: {", ".join(ACTIVITY_TYPES)})')
+    if not activity.get("name"):
+        emit("an activity needs a name")
+    provider = activity.get("provider")
+    if not isinstance(provider, dict):
+        emit("an activity needs a provider mapping")
+        return
+    if provider.get("type") not in PROVIDER_TYPES:
+        emit(f'provider type "{provider.get("type")}" (expected one of: {", ".join(PROVIDER_TYPES)})')
+    elif provider["type"] == "python":
+        _check_python(provider, emit)
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("type") == "env":
+        return os.environ.get(str(value.get("key")), value.get("default"))
+    return value
+
+
+def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = None, offline: bool = False) -> list[Problem]:
+    """Every problem of an already-loaded experiment document."""
+    lines = lines or {}
+    problems: list[Problem] = []
+
+    def emitter(path: Path_, activity: str | None = None) -> Any:
+        def emit(message: str, at: Path_ = ()) -> None:
+            line = lines.get(path + at) or lines.get(path)
+            problems.append(Problem(file, message, activity, line))
+        return emit
+
+    top = emitter(())
+    if not isinstance(doc, dict):
+        top(f"an experiment must be a mapping (got {type(doc).__name__})")
+        return problems
+    for key in ("title", "description"):
+        if not doc.get(key):
+            top(f'missing "{key}" (expected a non-empty string)')
+    if not isinstance(doc.get("method"), list):
+        top('missing "method" (expected a list of activities, which may be empty)')
+    hypothesis = doc.get("steady-state-hypothesis")
+    blocks: list[tuple[Path_, Any]] = []
+    if hypothesis is not None:
+        probes = hypothesis.get("probes", []) if isinstance(hypothesis, dict) else None
+        if not isinstance(probes, list):
+            emitter(("steady-state-hypothesis",))('"steady-state-hypothesis" needs a list of "probes"')
+        else:
+            for i, probe in enumerate(probes):
+                path: Path_ = ("steady-state-hypothesis", "probes", i)
+                name = probe.get("name") if isinstance(probe, dict) else None
+                blocks.append((path, probe))
+                if isinstance(probe, dict):
+                    if "tolerance" not in probe:
+                        emitter(path, name)("a steady-state probe needs a tolerance")
+                    else:
+                        _check_tolerance(probe["tolerance"], emitter(path + ("tolerance",), name))
+    for section in ("method", "rollbacks"):
+        items = doc.get(section)
+        if isinstance(items, list):
+            blocks.extend(((section, i), a) for i, a in enumerate(items))
+        elif items is not None:
+            emitter((section,))(f'"{section}" must be a list of activities')
+    uses_toxiproxy = False
+    for path, activity in blocks:
+        name = activity.get("name") if isinstance(activity, dict) else None
+        _check_activity(activity, emitter(path, name))
+        module = ((activity.get("provider") or {}).get("module") or "") if isinstance(activity, dict) else ""
+        uses_toxiproxy = uses_toxiproxy or str(module).startswith(TOXIPROXY_MODULES)
+    for i, control in enumerate(doc.get("controls") or []):
+        provider = control.get("provider") if isinstance(control, dict) else None
+        if isinstance(provider, dict) and provider.get("type") == "python":
+            try:
+                importlib.import_module(str(provider.get("module")))
+            except Exception as exc:
+                emitter(("controls", i))(f'control module "{provider.get("module")}" cannot be imported ({exc})')
+    if uses_toxiproxy and not offline:
+        configuration = {k: _resolve(v) for k, v in (doc.get("configuration") or {}).items()}
+        from squall.toxiproxy_client import ToxiproxyClient
+
+        try:
+            with ToxiproxyClient(config.toxiproxy_url(configuration), timeout_s=3.0) as client:
+                client.version()
+        except SquallError as exc:
+            emitter(("configuration", "toxiproxy_url"))(f"toxiproxy_url does not answer: {exc} (or use --offline)")
+    return problems
+
+
+def validate_experiment(path: Path | str, offline: bool = False) -> list[Problem]:
+    """Load and check one experiment file; an unreadable file is a problem, not an exception."""
+    file = Path(path)
+    try:
+        doc, lines = load_document(file)
+    except OSError as exc:
+        return [Problem(str(file), f"cannot read the file ({exc.strerror})")]
+    except SquallError as exc:
+        return [Problem(str(file), str(exc).split(": ", 1)[-1])]
+    return check_experiment(doc, str(file), lines, offline)
+
+
+@click.command(name="validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--offline", is_flag=True, help="Do not check that toxiproxy_url answers.")
+def command(files: tuple[Path, ...], offline: bool) -> None:
+    """Check experiments before anything runs: providers, arguments, tolerances, toxiproxy_url."""
+    total = 0
+    for file in files:
+        problems = validate_experiment(file, offline=offline)
+        total += len(problems)
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if not problems:
+            click.echo(f"{file}: valid")
+    if total:
+        click.echo(f"{total} problem(s) in {len(files)} file(s)", err=True)
+        sys.exit(ExitCode.INVALID)

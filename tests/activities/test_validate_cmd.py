@@ -1,0 +1,118 @@
+"""`squall validate`: bad experiments are named precisely, good ones pass, exit codes as documented."""
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from squall.exitcodes import ExitCode
+from squall.validate import validate_experiment
+
+GOOD = """\
+title: checkout survives a slow payments service
+description: latency on payments; the checkout must still answer in time
+configuration:
+  toxiproxy_url: "http://127.0.0.1:{port}"
+steady-state-hypothesis:
+  title: checkout healthy
+  probes:
+    - type: probe
+      name: checkout-slo
+      tolerance: true
+      provider:
+        type: python
+        module: squall.probes.sli
+        func: meets_slo
+        arguments: {{url: "http://127.0.0.1:8080/checkout", requests: 5}}
+method:
+  - type: action
+    name: slow-payments
+    provider:
+      type: python
+      module: squall.actions.toxiproxy
+      func: add_latency
+      arguments: {{proxy: payments, latency_ms: 800, stream: downstream}}
+  - type: probe
+    name: checkout-times-out
+    provider:
+      type: python
+      module: squall.verify
+      func: timeout
+      arguments: {{url: "http://127.0.0.1:8080/checkout", budget_ms: 500}}
+rollbacks:
+  - type: action
+    name: heal
+    provider: {{type: python, module: squall.actions.toxiproxy, func: heal}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _squall(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).with_name("squall")), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_good_experiment_is_valid_offline(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text(GOOD.format(port=_free_port()))
+    assert validate_experiment(path, offline=True) == []
+
+
+def test_unreachable_toxiproxy_is_reported(tmp_path: Path) -> None:
+    port = _free_port()
+    path = tmp_path / "exp.yaml"
+    path.write_text(GOOD.format(port=port))
+    problems = validate_experiment(path)
+    assert len(problems) == 1
+    assert "toxiproxy_url does not answer" in problems[0].message
+    assert f"127.0.0.1:{port}" in problems[0].message
+    assert problems[0].line == 4
+
+
+def test_each_mistake_names_file_activity_line_and_expectation(tmp_path: Path) -> None:
+    bad = (GOOD.format(port=1)
+           .replace("func: add_latency", "func: add_latncy")
+           .replace("budget_ms: 500", "budget_ms: fast, retries: 3")
+           .replace("tolerance: true", "tolerance: {type: jsonpth}"))
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad)
+    problems = {str(p) for p in validate_experiment(path, offline=True)}
+    text = "\n".join(sorted(problems))
+    assert f'{path}:22: activity "slow-payments": unknown squall function "squall.actions.toxiproxy.add_latncy"' in text
+    assert "expected one of: create_proxy, add_latency" in text
+    assert "activity \"checkout-times-out\": argument budget_ms='fast' (expected a number)" in text
+    assert 'unknown argument "retries" for squall.verify.timeout' in text
+    assert 'unknown tolerance type "jsonpth" (expected one of: probe, regex, jsonpath, range)' in text
+    assert len(problems) == 4
+
+
+def test_missing_argument_and_literal_in_json(tmp_path: Path) -> None:
+    exp = {
+        "title": "t", "description": "d",
+        "method": [{"type": "action", "name": "lag", "provider": {
+            "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+            "arguments": {"latency_ms": 10, "stream": "sideways"}}}],
+    }
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(exp))
+    messages = [p.message for p in validate_experiment(path, offline=True)]
+    assert 'missing required argument "proxy" for squall.actions.toxiproxy.add_latency' in messages
+    assert "argument stream='sideways' (expected one of: \"upstream\", \"downstream\")" in messages
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD.format(port=_free_port()))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("title: [unclosed\n")
+    ok = _squall("validate", "--offline", str(good))
+    assert ok.returncode == 0, ok.stderr
+    assert "valid" in ok.stdout
+    bad = _squall("validate", "--offline", str(good), str(broken))
+    assert bad.returncode == ExitCode.INVALID
+    assert f"{broken}" in bad.stderr and "not valid YAML" in bad.stderr
