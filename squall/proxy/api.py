@@ -1,0 +1,202 @@
+"""The admin HTTP API (aiohttp.web): Toxiproxy's routes, JSON shapes and status codes, plus stats.
+
+Errors are written like Toxiproxy's ``http.Error``: ``{"error": ..., "status": N}``
+and a newline, as ``text/plain; charset=utf-8`` with ``nosniff``; anything
+unexpected becomes a 500 and a log line, never a crash.
+"""
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from squall import __version__
+from squall.proxy.collection import ProxyCollection
+from squall.proxy.errors import ApiError
+
+log = logging.getLogger("squall.proxy")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+COLLECTION: web.AppKey[ProxyCollection] = web.AppKey("collection", ProxyCollection)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    body = json.dumps(data, separators=(",", ":"))
+    return web.Response(body=body.encode(), status=status, content_type="application/json")
+
+
+def _error(exc: ApiError, **extra: Any) -> web.Response:
+    body = json.dumps({"error": exc.message, "status": exc.status, **extra}, separators=(",", ":"))
+    resp = web.Response(body=(body + "\n").encode(), status=exc.status)
+    resp.headers["Content-Type"] = "text/plain; charset=utf-8"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+async def _body(request: web.Request) -> Any:
+    raw = await request.read()
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        detail = "unexpected EOF" if exc.pos >= len(text.rstrip()) else f"{exc.msg} at character {exc.pos}"
+        raise ApiError(f"bad request body: {detail} (expected JSON)", 400) from None
+
+
+@web.middleware
+async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.headers.get("User-Agent", "").startswith("Mozilla/"):
+        resp = web.Response(body=b"User agent not allowed\n", status=403)
+        resp.headers["Content-Type"] = "text/plain; charset=utf-8"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+    try:
+        response = await handler(request)
+    except web.HTTPNotFound:
+        resp = web.Response(body=b"404 page not found\n", status=404)
+        resp.headers["Content-Type"] = "text/plain; charset=utf-8"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+    except web.HTTPMethodNotAllowed:
+        return web.Response(status=405)
+    except ApiError as exc:
+        response = _error(exc)
+    except Exception:  # the proxy never crashes on bad input: log, answer 500
+        log.exception("admin API: %s %s failed", request.method, request.path)
+        response = _error(ApiError("internal error (see the proxy's log)", 500))
+    response.headers["X-Toxiproxy-Request-Id"] = secrets.token_hex(10)
+    return response
+
+
+def _coll(request: web.Request) -> ProxyCollection:
+    return request.app[COLLECTION]
+
+
+async def version(request: web.Request) -> web.Response:
+    body = json.dumps({"version": f"squall-{__version__}"}) + "\n"
+    resp = web.Response(body=body.encode())
+    resp.headers["Content-Type"] = "application/json;charset=utf-8"
+    return resp
+
+
+async def reset(request: web.Request) -> web.Response:
+    await _coll(request).reset()
+    return web.Response(status=204)
+
+
+async def list_proxies(request: web.Request) -> web.Response:
+    return _json(_coll(request).to_json())
+
+
+async def create_proxy(request: web.Request) -> web.Response:
+    proxy = await _coll(request).create(await _body(request))
+    return _json(proxy.to_json(), 201)
+
+
+async def populate(request: web.Request) -> web.Response:
+    coll = _coll(request)
+    try:
+        body = await _body(request)
+        done, failure = await coll.populate(body)
+    except ApiError as exc:
+        return _populate_error(exc, None)
+    proxies = [p.to_json() for p in done] or None
+    if failure is not None:
+        return _populate_error(failure, proxies)
+    return _json({"proxies": proxies}, 201)
+
+
+def _populate_error(exc: ApiError, proxies: list[dict[str, Any]] | None) -> web.Response:
+    # Toxiproxy writes populate errors as application/json (not via http.Error).
+    return _json({"error": exc.message, "status": exc.status, "proxies": proxies}, exc.status)
+
+
+async def get_proxy(request: web.Request) -> web.Response:
+    return _json(_coll(request).get(request.match_info["proxy"]).to_json())
+
+
+async def update_proxy(request: web.Request) -> web.Response:
+    name = request.match_info["proxy"]
+    coll = _coll(request)
+    coll.get(name)  # 404 before reading the body, as Toxiproxy
+    proxy = await coll.update(name, await _body(request))
+    return _json(proxy.to_json())
+
+
+async def delete_proxy(request: web.Request) -> web.Response:
+    await _coll(request).delete(request.match_info["proxy"])
+    return web.Response(status=204)
+
+
+async def list_toxics(request: web.Request) -> web.Response:
+    proxy = _coll(request).get(request.match_info["proxy"])
+    return _json([t.to_json() for t in proxy.ordered_toxics()])
+
+
+async def create_toxic(request: web.Request) -> web.Response:
+    coll = _coll(request)
+    coll.get(request.match_info["proxy"])
+    spec = coll.add_toxic(request.match_info["proxy"], await _body(request))
+    return _json(spec.to_json())  # 200, not 201, as Toxiproxy
+
+
+async def get_toxic(request: web.Request) -> web.Response:
+    proxy = _coll(request).get(request.match_info["proxy"])
+    return _json(proxy.find_toxic(request.match_info["toxic"]).to_json())
+
+
+async def update_toxic(request: web.Request) -> web.Response:
+    coll = _coll(request)
+    coll.get(request.match_info["proxy"]).find_toxic(request.match_info["toxic"])
+    spec = coll.update_toxic(request.match_info["proxy"], request.match_info["toxic"], await _body(request))
+    return _json(spec.to_json())
+
+
+async def delete_toxic(request: web.Request) -> web.Response:
+    _coll(request).remove_toxic(request.match_info["proxy"], request.match_info["toxic"])
+    return web.Response(status=204)
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    proxy = _coll(request).get(request.match_info["proxy"])
+    since_raw = request.query.get("since")
+    since = None
+    if since_raw is not None:
+        try:
+            since = float(since_raw)
+        except ValueError:
+            raise ApiError(f'bad query: since "{since_raw}" (expected unix seconds, e.g. 1764300000.5)', 400)
+    return _json(proxy.stats.to_json(since))
+
+
+async def clear_stats(request: web.Request) -> web.Response:
+    _coll(request).get(request.match_info["proxy"]).stats.clear()
+    return web.Response(status=204)
+
+
+def make_app(collection: ProxyCollection) -> web.Application:
+    """The admin API application over ``collection``."""
+    app = web.Application(middlewares=[_middleware], client_max_size=4 * 1024 * 1024)
+    app[COLLECTION] = collection
+    p, t = "/proxies/{proxy}", "/proxies/{proxy}/toxics/{toxic}"
+    app.router.add_get("/version", version, allow_head=False)
+    app.router.add_post("/reset", reset)
+    app.router.add_get("/proxies", list_proxies, allow_head=False)
+    app.router.add_post("/proxies", create_proxy)
+    app.router.add_post("/populate", populate)
+    app.router.add_get(p, get_proxy, allow_head=False)
+    app.router.add_patch(p, update_proxy)
+    app.router.add_post(p, update_proxy)  # deprecated alias of PATCH
+    app.router.add_delete(p, delete_proxy)
+    app.router.add_get(p + "/toxics", list_toxics, allow_head=False)
+    app.router.add_post(p + "/toxics", create_toxic)
+    app.router.add_get(t, get_toxic, allow_head=False)
+    app.router.add_patch(t, update_toxic)
+    app.router.add_post(t, update_toxic)  # deprecated alias of PATCH
+    app.router.add_delete(t, delete_toxic)
+    app.router.add_get(p + "/stats", get_stats, allow_head=False)
+    app.router.add_delete(p + "/stats", clear_stats)
+    return app

@@ -1,0 +1,49 @@
+"""`squall proxy serve`: the embedded proxy as its own process (a drop-in for toxiproxy-server)."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from squall.errors import ExperimentInvalid, SquallError
+from squall.exitcodes import ExitCode
+
+
+@click.group(name="proxy")
+def proxy() -> None:
+    """Run the embedded Toxiproxy-compatible fault proxy."""
+
+
+@proxy.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the admin API.")
+@click.option("--port", default=8474, show_default=True, type=click.IntRange(0, 65535), help="Port of the admin API (0 = any free port).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Proxies to create at start: a JSON array, the format of POST /populate.",
+)
+def serve(host: str, port: int, config_path: Path | None) -> None:
+    """Serve Toxiproxy's HTTP API until Ctrl-C or SIGTERM."""
+    from squall.proxy.server import ProxyServer, ServerConfig, run
+
+    def ready(server: ProxyServer) -> None:
+        click.echo(f"squall proxy: admin API on {server.url}")
+        for name, p in server.collection.to_json().items():
+            state = "enabled" if p["enabled"] else "disabled"
+            click.echo(f"  proxy {name}: {p['listen']} -> {p['upstream']} ({state})")
+        click.echo("press Ctrl-C to stop", err=True)
+        sys.stdout.flush()
+
+    try:
+        run(ServerConfig(host=host, port=port, config=config_path), on_ready=ready)
+    except ExperimentInvalid as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.INVALID)
+    except SquallError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        pass
+    click.echo("squall proxy: stopped")

@@ -1,0 +1,203 @@
+"""Every proxy of one server, and the operations of the admin API on them (validation included).
+
+All methods run on the server's event loop. Check order and defaults follow
+Toxiproxy (see docs/proxy.md); every error is an ``ApiError`` that names the
+bad value and what was expected.
+"""
+
+from typing import Any
+
+from squall.proxy.errors import (
+    ApiError,
+    bad_stream,
+    missing_field,
+    proxy_exists,
+    proxy_not_found,
+    toxic_exists,
+)
+from squall.proxy.proxy import Proxy
+from squall.proxy.toxics import ToxicSpec, build_attributes, toxic_class
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "bool", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _field(body: dict[str, Any], key: str, kind: type, what: str) -> Any:
+    value = body.get(key)
+    if value is None:
+        return None
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok:
+        raise ApiError(
+            f'bad request body: field "{key}" of {what} must be '
+            f"{ {str: 'a string', bool: 'true or false', float: 'a number'}[kind] }, "
+            f"got {_json_type(value)} {value!r}".replace("'", '"'),
+            400,
+        )
+    return value
+
+
+def _object(body: object, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(f"bad request body: expected a JSON object ({what}), got {_json_type(body)}", 400)
+    return body
+
+
+class ProxyCollection:
+    """Proxies by name."""
+
+    def __init__(self) -> None:
+        self.proxies: dict[str, Proxy] = {}
+
+    def get(self, name: str) -> Proxy:
+        """The proxy called ``name`` or a 404."""
+        proxy = self.proxies.get(name)
+        if proxy is None:
+            raise proxy_not_found(name)
+        return proxy
+
+    def to_json(self) -> dict[str, Any]:
+        """Every proxy keyed by name (sorted, like Go's JSON maps)."""
+        return {name: self.proxies[name].to_json() for name in sorted(self.proxies)}
+
+    # -- proxies ----------------------------------------------------------------
+    async def create(self, body: object, where: str = "") -> Proxy:
+        """POST /proxies: validate, bind (unless disabled), add."""
+        body = _object(body, "a proxy")
+        name = _field(body, "name", str, "proxy")
+        listen = _field(body, "listen", str, "proxy") or ""
+        upstream = _field(body, "upstream", str, "proxy")
+        enabled = _field(body, "enabled", bool, "proxy")
+        if not name:
+            raise missing_field("name", where)
+        if not upstream:
+            raise missing_field("upstream", where)
+        if name in self.proxies:
+            raise proxy_exists(name)
+        proxy = Proxy(name, listen, upstream)
+        if enabled is None or enabled:
+            await proxy.start()
+        self.proxies[name] = proxy
+        return proxy
+
+    async def update(self, name: str, body: object) -> Proxy:
+        """PATCH (or POST) /proxies/{name}: change listen, upstream and/or enabled."""
+        proxy = self.get(name)
+        body = _object(body, "a proxy update")
+        listen = _field(body, "listen", str, "proxy")
+        upstream = _field(body, "upstream", str, "proxy")
+        enabled = _field(body, "enabled", bool, "proxy")
+        want_enabled = proxy.enabled if enabled is None else enabled
+        moved = (listen is not None and listen != proxy.listen) or (
+            upstream is not None and upstream != proxy.upstream
+        )
+        if moved or not want_enabled:
+            await proxy.stop()
+        if listen is not None:
+            proxy.listen = listen
+        if upstream is not None:
+            proxy.upstream = upstream
+        if want_enabled:
+            await proxy.start()  # on failure the proxy stays stopped with the new listen (as Toxiproxy)
+        return proxy
+
+    async def delete(self, name: str) -> None:
+        """DELETE /proxies/{name}: stop it and forget it."""
+        proxy = self.get(name)
+        await proxy.stop()
+        del self.proxies[name]
+
+    async def populate(self, body: object) -> tuple[list[Proxy], ApiError | None]:
+        """POST /populate: create or replace in bulk; return what was done and the first error."""
+        if not isinstance(body, list):
+            raise ApiError(
+                f"bad request body: expected a JSON array of proxies, got {_json_type(body)}", 400
+            )
+        for i, entry in enumerate(body, start=1):
+            entry = _object(entry, f"proxy {i}")
+            where = f" at proxy {i}"
+            if not _field(entry, "name", str, f"proxy {i}"):
+                raise missing_field("name", where)
+            if not _field(entry, "upstream", str, f"proxy {i}"):
+                raise missing_field("upstream", where)
+            _field(entry, "listen", str, f"proxy {i}")
+            _field(entry, "enabled", bool, f"proxy {i}")
+        done: list[Proxy] = []
+        for entry in body:
+            existing = self.proxies.get(entry["name"])
+            if existing is not None:
+                if existing.listen == entry.get("listen", "") and existing.upstream == entry["upstream"]:
+                    done.append(existing)  # unchanged: kept as is, toxics and all
+                    continue
+                await self.delete(existing.name)
+            try:
+                done.append(await self.create(entry))
+            except ApiError as exc:
+                return done, exc
+        return done, None
+
+    async def reset(self) -> None:
+        """POST /reset: enable every proxy and remove every toxic."""
+        for proxy in list(self.proxies.values()):
+            proxy.clear_toxics()
+            await proxy.start()
+
+    async def close(self) -> None:
+        """Stop every proxy (server shutdown)."""
+        for proxy in list(self.proxies.values()):
+            await proxy.stop()
+
+    # -- toxics -----------------------------------------------------------------
+    def add_toxic(self, proxy_name: str, body: object) -> ToxicSpec:
+        """POST /proxies/{name}/toxics, checks in Toxiproxy's order."""
+        proxy = self.get(proxy_name)
+        body = _object(body, "a toxic")
+        stream = _field(body, "stream", str, "toxic") or "downstream"
+        if stream.lower() not in ("upstream", "downstream"):
+            raise bad_stream(stream)
+        type_name = body.get("type")
+        name = _field(body, "name", str, "toxic") or f"{type_name if isinstance(type_name, str) else ''}_{stream}"
+        cls = toxic_class(type_name)
+        if any(t.name == name for t in proxy.toxics):
+            raise toxic_exists(name)
+        toxicity = _field(body, "toxicity", float, "toxic")
+        attrs = build_attributes(cls, body.get("attributes"))
+        spec = ToxicSpec(
+            name=name,
+            stream=stream,
+            upstream=stream.lower() == "upstream",
+            toxicity=1.0 if toxicity is None else float(toxicity),
+            toxic=cls(attrs),
+        )
+        proxy.add_toxic(spec)
+        return spec
+
+    def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> ToxicSpec:
+        """PATCH (or POST) a toxic: only ``attributes`` (merged) and ``toxicity`` change."""
+        proxy = self.get(proxy_name)
+        old = proxy.find_toxic(toxic_name)
+        body = _object(body, "a toxic update")
+        toxicity = _field(body, "toxicity", float, "toxic")
+        cls = type(old.toxic)
+        attrs = build_attributes(cls, body.get("attributes"), current=old.toxic.attrs)
+        new = ToxicSpec(
+            name=old.name,
+            stream=old.stream,
+            upstream=old.upstream,
+            toxicity=old.toxicity if toxicity is None else float(toxicity),
+            toxic=cls(attrs),
+            version=old.version + 1,
+        )
+        proxy.replace_toxic(old, new)
+        return new
+
+    def remove_toxic(self, proxy_name: str, toxic_name: str) -> None:
+        """DELETE a toxic."""
+        self.get(proxy_name).remove_toxic(toxic_name)

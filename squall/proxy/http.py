@@ -1,0 +1,216 @@
+"""HTTP/1.x awareness for one connection (httptools): request/response stats and the http_error toxic.
+
+Requests are forwarded as the raw bytes that arrived, except while an
+``http_error`` toxic acts on the connection: then each request is re-emitted
+from the parser's pieces (head as received, body re-chunked if it was chunked)
+or answered by the proxy itself, so the decision is per request even on a
+keep-alive connection. Responses are only observed, never changed.
+"""
+
+import re
+from collections import deque
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+import httptools
+
+from squall.config import RUN_ID_HEADER
+from squall.proxy.stats import HttpEvent
+from squall.proxy.toxics import HttpError
+
+if TYPE_CHECKING:
+    from squall.proxy.link import Connection
+
+_REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|CONNECT) \S")
+_RUN_ID = RUN_ID_HEADER.lower().encode()
+
+
+def looks_like_http(first: bytes) -> bool:
+    """True if ``first`` starts with an HTTP/1.x request line."""
+    return _REQUEST_LINE.match(first[:16]) is not None
+
+
+class _Request:
+    __slots__ = ("url", "headers", "run_id", "chunked", "event", "answer", "method")
+
+    def __init__(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.run_id: str | None = None
+        self.chunked = False
+        self.event: HttpEvent | None = None
+        self.answer: HttpError | None = None
+        self.method = ""
+
+
+class HttpObserver:
+    """Parses both directions of one HTTP connection; records events in the proxy's stats."""
+
+    def __init__(self, conn: "Connection") -> None:
+        self.conn = conn
+        self.stats = conn.proxy.stats
+        self.req_parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
+        self.resp_parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(
+            _ResponseSide(self)
+        )
+        self.current: _Request | None = None
+        self.pending: deque[HttpEvent] = deque()  # forwarded requests awaiting a response head
+        self.rewrite = False
+        self.out: list[bytes] = []
+        self.reset_response_parser = False
+
+    # -- requests (client -> upstream) ----------------------------------------
+    def request_bytes(self, data: bytes) -> bytes:
+        """Observe request bytes; return what to forward upstream."""
+        if self.req_parser is None:
+            return data
+        if self.current is None:  # between requests: choose raw or per-request mode
+            self.rewrite = self.conn.http_error() is not None
+        try:
+            self.req_parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.req_parser = None  # CONNECT / Upgrade: the rest is not HTTP/1.x
+        except httptools.HttpParserError:
+            self.req_parser = None  # not HTTP after all: stop parsing, keep forwarding
+        if not self.rewrite:
+            return data
+        out, self.out = b"".join(self.out), []
+        return out
+
+    def on_message_begin(self) -> None:
+        self.current = _Request()
+
+    def on_url(self, url: bytes) -> None:
+        if self.current is not None:
+            self.current.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        req = self.current
+        if req is None:
+            return
+        lname = name.lower()
+        if lname == _RUN_ID:
+            req.run_id = value.decode("latin-1")
+        elif lname == b"transfer-encoding" and b"chunked" in value.lower():
+            req.chunked = True
+        if self.rewrite:
+            req.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        req = self.current
+        if req is None or self.req_parser is None:
+            return
+        req.method = self.req_parser.get_method().decode("latin-1")
+        path = req.url.decode("latin-1", "replace")
+        req.event = self.stats.request(self.conn.id, req.method, path, req.run_id)
+        toxic = self.conn.http_error() if self.rewrite else None
+        if toxic is not None and toxic.should_answer():
+            req.answer = toxic
+            return
+        self.pending.append(req.event)
+        if self.rewrite:
+            version = self.req_parser.get_http_version()
+            head = [req.method.encode() + b" " + req.url + b" HTTP/" + version.encode() + b"\r\n"]
+            head += [n + b": " + v + b"\r\n" for n, v in req.headers]
+            self.out.append(b"".join(head) + b"\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        req = self.current
+        if not self.rewrite or req is None or req.answer is not None:
+            return
+        if req.chunked:
+            self.out.append(b"%x\r\n%s\r\n" % (len(body), body))
+        else:
+            self.out.append(body)
+
+    def on_message_complete(self) -> None:
+        req, self.current = self.current, None
+        if req is None or not self.rewrite:
+            return
+        if req.answer is None:
+            if req.chunked:
+                self.out.append(b"0\r\n\r\n")
+            return
+        keep_alive = self.req_parser.should_keep_alive() if self.req_parser else False
+        self._answer(req, req.answer, keep_alive)
+
+    def _answer(self, req: _Request, toxic: HttpError, keep_alive: bool) -> None:
+        attrs = toxic.attrs
+        try:
+            reason = HTTPStatus(attrs.status).phrase
+        except ValueError:
+            reason = "Injected"
+        body = attrs.body.encode() if attrs.body else f"{attrs.status} {reason} (squall http_error)\n".encode()
+        head = [
+            f"HTTP/1.1 {attrs.status} {reason}",
+            "Content-Type: text/plain; charset=utf-8",
+            f"Content-Length: {0 if req.method == 'HEAD' else len(body)}",
+            "X-Squall-Injected: http_error",
+        ]
+        if attrs.retry_after > 0:
+            head.append(f"Retry-After: {attrs.retry_after}")
+        head.append("Connection: keep-alive" if keep_alive else "Connection: close")
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode() + (b"" if req.method == "HEAD" else body)
+        transport = self.conn.client.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(payload)
+            self.stats.bytes_down += len(payload)
+        if req.event is not None:
+            self.stats.response(req.event, attrs.status, injected=True)
+        if not keep_alive:
+            self.conn.loop.call_soon(self.conn.close, "closed")
+
+    # -- responses (upstream -> client) ---------------------------------------
+    def response_bytes(self, data: bytes) -> bytes:
+        """Observe response bytes; they are always forwarded unchanged."""
+        if self.resp_parser is None:
+            return data
+        try:
+            self.resp_parser.feed_data(data)
+        except (httptools.HttpParserUpgrade, httptools.HttpParserError):
+            self.resp_parser = None
+        if self.reset_response_parser:  # a response to HEAD has no body, which the parser cannot know
+            self.reset_response_parser = False
+            self.resp_parser = httptools.HttpResponseParser(_ResponseSide(self))
+        return data
+
+    def response_head(self, status: int) -> None:
+        if 100 <= status < 200 and status != 101:
+            return  # informational: the final response is still to come
+        if not self.pending:
+            return
+        event = self.pending.popleft()
+        self.stats.response(event, status)
+        if event.method == "HEAD":
+            self.reset_response_parser = True
+        if status == 101:
+            self.req_parser = self.resp_parser = None
+
+    def response_eof(self) -> None:
+        """The upstream closed its side: a response without length ends here."""
+        if self.resp_parser is not None:
+            try:
+                self.resp_parser.feed_data(b"")
+            except httptools.HttpParserError:
+                pass
+
+    def finish(self, reason: str) -> None:
+        """The connection closed: requests still waiting get an ``error``."""
+        error = reason if reason in ("reset", "timeout") else "closed"
+        for event in self.pending:
+            event.error = error  # type: ignore[assignment]
+        self.pending.clear()
+
+
+class _ResponseSide:
+    """httptools callbacks for the response parser."""
+
+    __slots__ = ("obs",)
+
+    def __init__(self, obs: HttpObserver) -> None:
+        self.obs = obs
+
+    def on_headers_complete(self) -> None:
+        parser = self.obs.resp_parser
+        if parser is not None:
+            self.obs.response_head(parser.get_status_code())

@@ -1,0 +1,156 @@
+"""The proxy server's lifecycle: serve -> startup -> main loop -> shutdown, each wait bounded."""
+
+import asyncio
+import errno
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from squall.background import start_app
+from squall.errors import ExperimentInvalid, SquallError
+from squall.proxy.api import make_app
+from squall.proxy.collection import ProxyCollection
+from squall.proxy.errors import ApiError
+
+log = logging.getLogger("squall.proxy")
+
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the admin API listens and which proxies to create at start."""
+
+    host: str = "127.0.0.1"
+    port: int = 8474
+    config: Path | None = None  # a /populate JSON array
+
+
+def load_populate_file(path: Path) -> Any:
+    """Read a populate config file (a JSON array of proxies) or raise ExperimentInvalid."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ExperimentInvalid(f'cannot read proxy config "{path}": {exc.strerror}') from None
+    except json.JSONDecodeError as exc:
+        raise ExperimentInvalid(
+            f'proxy config "{path}" is not JSON: {exc.msg} at line {exc.lineno} '
+            "(expected an array of {name, listen, upstream, enabled})"
+        ) from None
+    if not isinstance(data, list):
+        raise ExperimentInvalid(
+            f'proxy config "{path}" must be a JSON array of {{name, listen, upstream, enabled}}, '
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+class ProxyServer:
+    """The admin API and every proxy, on one event loop."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.collection = ProxyCollection()
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def url(self) -> str:
+        """The admin API's base URL."""
+        host = self.config.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}"
+
+    async def startup(self) -> None:
+        """Bind the admin API, then create the configured proxies."""
+        initial = load_populate_file(self.config.config) if self.config.config else None
+        try:
+            self._runner, self.port = await start_app(
+                make_app(self.collection), self.config.host, self.config.port
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise SquallError(
+                    f"port {self.config.port} on {self.config.host} is already in use "
+                    "(is toxiproxy-server or another squall proxy running? choose another with --port)"
+                ) from None
+            raise SquallError(f"cannot listen on {self.config.host}:{self.config.port}: {exc}") from None
+        if initial is not None:
+            try:
+                _, failure = await self.collection.populate(initial)
+            except ApiError as exc:
+                failure = exc
+            if failure is not None:
+                await self.shutdown()
+                raise ExperimentInvalid(f'proxy config "{self.config.config}": {failure.message}')
+
+    async def shutdown(self) -> None:
+        """Stop every proxy (closing its connections), then the admin API; bounded."""
+        # 1. proxies first: no new faulty traffic while the API goes away
+        try:
+            await asyncio.wait_for(self.collection.close(), SHUTDOWN_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            log.warning("proxies did not stop within %.0f s", SHUTDOWN_TIMEOUT_S)
+        # 2. the admin API (in-flight requests get a bounded grace period)
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            try:
+                await asyncio.wait_for(runner.cleanup(), SHUTDOWN_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                log.warning("admin API did not stop within %.0f s", SHUTDOWN_TIMEOUT_S)
+
+    def request_stop(self) -> None:
+        """Ask ``serve`` to shut down (safe from a signal handler on the loop)."""
+        if self._stop is not None:
+            self._stop.set()
+
+    async def serve(self, on_ready: Callable[["ProxyServer"], None] | None = None) -> None:
+        """startup -> wait for SIGINT/SIGTERM or ``request_stop`` -> shutdown."""
+        self._stop = asyncio.Event()
+        await self.startup()
+        restore = self._install_signal_handlers()
+        try:
+            if on_ready is not None:
+                on_ready(self)
+            await self._stop.wait()
+        finally:
+            restore()
+            await self.shutdown()
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        # Only the main thread may own signals; in a thread (tests, the demo) the caller stops us.
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        loop = asyncio.get_running_loop()
+        sigs = (signal.SIGINT, signal.SIGTERM)
+        previous = {s: signal.getsignal(s) for s in sigs}
+        for s in sigs:
+            loop.add_signal_handler(s, self.request_stop)
+
+        def restore() -> None:
+            for s in sigs:
+                loop.remove_signal_handler(s)
+                signal.signal(s, previous[s])
+
+        return restore
+
+
+def run(config: ServerConfig, on_ready: Callable[[ProxyServer], None] | None = None) -> None:
+    """Run the server in this thread until SIGINT/SIGTERM (uses uvloop when installed)."""
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(ProxyServer(config).serve(on_ready))

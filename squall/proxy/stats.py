@@ -1,0 +1,87 @@
+"""Per-proxy traffic statistics: connections, bytes each way, and HTTP/1.x requests with their outcomes."""
+
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+#: how many HTTP events a proxy keeps (newest last)
+EVENT_RING = 10_000
+
+EventError = Literal["reset", "closed", "timeout"]
+
+
+@dataclass(slots=True)
+class HttpEvent:
+    """One HTTP request seen on the proxy; ``status`` stays None until the response head arrives."""
+
+    ts: float
+    conn: int
+    method: str
+    path: str
+    run_id: str | None
+    status: int | None = None
+    duration_ms: float | None = None
+    injected: bool = False
+    error: EventError | None = None
+
+
+class Stats:
+    """Counters and the event ring of one proxy (all mutated on the proxy's event loop)."""
+
+    def __init__(self, proxy: str) -> None:
+        self.proxy = proxy
+        self.clear()
+
+    def clear(self) -> None:
+        """Zero every counter and drop every event."""
+        self.since = time.time()
+        self.opened = self.closed = self.refused = 0
+        self.bytes_up = self.bytes_down = 0
+        self.requests = self.responses = self.injected = 0
+        self.by_status: Counter[int] = Counter()
+        self.events: deque[HttpEvent] = deque(maxlen=EVENT_RING)
+        self.active = getattr(self, "active", 0)  # live connections stay counted across a clear
+
+    def request(self, conn: int, method: str, path: str, run_id: str | None) -> HttpEvent:
+        """Record a request head; return its event to complete later."""
+        event = HttpEvent(time.time(), conn, method, path, run_id)
+        self.requests += 1
+        self.events.append(event)
+        return event
+
+    def response(self, event: HttpEvent, status: int, injected: bool = False) -> None:
+        """Record the response head for ``event``."""
+        event.status = status
+        event.duration_ms = round((time.time() - event.ts) * 1000.0, 3)
+        event.injected = injected
+        self.responses += 1
+        self.by_status[status] += 1
+        if injected:
+            self.injected += 1
+
+    def to_json(self, since: float | None = None) -> dict[str, Any]:
+        """The stats document of docs/internals.md; ``since`` filters events, counters are totals."""
+        events = [asdict(e) for e in self.events if since is None or e.ts >= since]
+        return {
+            "proxy": self.proxy,
+            "since": self.since,
+            "connections": {
+                "opened": self.opened,
+                "active": self.active,
+                "closed": self.closed,
+                "refused": self.refused,
+            },
+            "bytes": {"upstream": self.bytes_up, "downstream": self.bytes_down},
+            "http": {
+                "requests": self.requests,
+                "responses": self.responses,
+                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+                "injected": self.injected,
+                "events": [
+                    {k: e[k] for k in ("ts", "conn", "method", "path", "status", "duration_ms",
+                                       "injected", "run_id", "error")}
+                    for e in events
+                ],
+            },
+        }

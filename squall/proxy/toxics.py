@@ -1,0 +1,326 @@
+"""Toxics: one small pipeline stage per type, its attributes a frozen dataclass, registered by name.
+
+A stage receives one chunk at a time and passes what it wants downstream by
+awaiting ``out(chunk)``; it may sleep (interruptibly: removing or updating the
+toxic wakes it), split chunks, or close the connection. Stages that act on time
+rather than on data (``timeout``, ``reset_peer``) start timers in ``start``.
+Attribute names, units and defaults are Toxiproxy's.
+"""
+
+import dataclasses
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from squall.proxy.errors import ApiError
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Bytes read from one side, stamped with the loop time they arrived."""
+
+    data: bytes
+    ts: float
+
+
+Emit = Callable[[Chunk], Awaitable[None]]
+
+
+class StageContext(Protocol):
+    """What a toxic may do to the connection it runs on (implemented by ``link.Pipe``)."""
+
+    state: dict[str, Any]
+
+    def now(self) -> float: ...
+    async def sleep_until(self, deadline: float) -> bool: ...
+    def call_later(self, delay_s: float, fn: Callable[[], None]) -> None: ...
+    def close_connection(self, reason: str) -> None: ...
+    def reset_connection(self) -> None: ...
+
+
+class Toxic:
+    """Base stage: passes everything through (``noop``)."""
+
+    type_name: ClassVar[str] = "noop"
+    touches_bytes: ClassVar[bool] = True
+
+    @dataclass(frozen=True)
+    class Attributes:
+        pass
+
+    def __init__(self, attrs: Any) -> None:
+        self.attrs = attrs
+
+    def start(self, ctx: StageContext) -> None:
+        """Called when the toxic starts acting on one direction of one connection."""
+
+    async def pipe(self, chunk: Chunk, out: Emit, ctx: StageContext) -> None:
+        """Pass ``chunk`` (possibly changed, delayed or split) downstream."""
+        await out(chunk)
+
+    async def before_close(self, ctx: StageContext) -> None:
+        """Runs when the source side closed, before the close is passed on."""
+
+
+class Latency(Toxic):
+    """Delays each chunk by ``latency`` ms ± ``jitter`` ms, counted from when it arrived."""
+
+    type_name = "latency"
+
+    @dataclass(frozen=True)
+    class Attributes:
+        latency: int = 0
+        jitter: int = 0
+
+    async def pipe(self, chunk: Chunk, out: Emit, ctx: StageContext) -> None:
+        delay = self.attrs.latency
+        if self.attrs.jitter > 0:
+            delay += random.randint(-self.attrs.jitter, self.attrs.jitter)
+        if delay > 0:
+            await ctx.sleep_until(chunk.ts + delay / 1000.0)
+        await out(chunk)
+
+
+class Bandwidth(Toxic):
+    """Limits throughput to ``rate`` KB/s (1 KB = 1000 bytes); 0 or less means unlimited."""
+
+    type_name = "bandwidth"
+
+    @dataclass(frozen=True)
+    class Attributes:
+        rate: int = 0
+
+    async def pipe(self, chunk: Chunk, out: Emit, ctx: StageContext) -> None:
+        rate = self.attrs.rate * 1000.0
+        if rate <= 0:
+            await out(chunk)
+            return
+        step = max(1, int(rate / 10))  # at most 100 ms worth of bytes per write
+        data = chunk.data
+        for i in range(0, len(data), step):
+            piece = data[i : i + step]
+            free_at = max(ctx.now(), ctx.state.get("free_at", 0.0))
+            if not await ctx.sleep_until(free_at):
+                await out(Chunk(data[i:], chunk.ts))  # toxic removed: the rest goes at full speed
+                return
+            await out(Chunk(piece, chunk.ts))
+            ctx.state["free_at"] = free_at + len(piece) / rate
+
+
+class SlowClose(Toxic):
+    """Delays passing on a close by ``delay`` ms."""
+
+    type_name = "slow_close"
+
+    @dataclass(frozen=True)
+    class Attributes:
+        delay: int = 0
+
+    async def before_close(self, ctx: StageContext) -> None:
+        if self.attrs.delay > 0:
+            await ctx.sleep_until(ctx.now() + self.attrs.delay / 1000.0)
+
+
+class Timeout(Toxic):
+    """Stops all data; closes the connection after ``timeout`` ms (0 = hold until the toxic is removed)."""
+
+    type_name = "timeout"
+
+    @dataclass(frozen=True)
+    class Attributes:
+        timeout: int = 0
+
+    def start(self, ctx: StageContext) -> None:
+        if self.attrs.timeout > 0:
+            ctx.call_later(self.attrs.timeout / 1000.0, lambda: ctx.close_connection("timeout"))
+
+    async def pipe(self, chunk: Chunk, out: Emit, ctx: StageContext) -> None:
+        await ctx.sleep_until(float("inf"))  # returns when the toxic is removed or changed
+        await out(chunk)
+
+    async def before_close(self, ctx: StageContext) -> None:
+        await ctx.sleep_until(float("inf"))
+
+
+class ResetPeer(Toxic):
+    """Resets the connection (TCP RST) after ``timeout`` ms (0 = at once)."""
+
+    type_name = "reset_peer"
+
+    @dataclass(frozen=True)
+    class Attributes:
+        timeout: int = 0
+
+    def start(self, ctx: StageContext) -> None:
+        ctx.call_later(max(0, self.attrs.timeout) / 1000.0, ctx.reset_connection)
+
+
+class Slicer(Toxic):
+    """Splits data into pieces of ``average_size`` ± ``size_variation`` bytes, ``delay`` µs apart."""
+
+    type_name = "slicer"
+
+    @dataclass(frozen=True)
+    class Attributes:
+        average_size: int = 0
+        size_variation: int = 0
+        delay: int = 0
+
+    async def pipe(self, chunk: Chunk, out: Emit, ctx: StageContext) -> None:
+        avg = self.attrs.average_size
+        if avg <= 0:
+            await out(chunk)
+            return
+        var = max(0, min(self.attrs.size_variation, avg - 1))
+        data, i = chunk.data, 0
+        while i < len(data):
+            size = avg + random.randint(-var, var) if var else avg
+            await out(Chunk(data[i : i + size], chunk.ts))
+            i += size
+            if i < len(data) and self.attrs.delay > 0:
+                if not await ctx.sleep_until(ctx.now() + self.attrs.delay / 1e6):
+                    await out(Chunk(data[i:], chunk.ts))
+                    return
+
+
+class LimitData(Toxic):
+    """Closes the connection once ``bytes`` bytes have passed."""
+
+    type_name = "limit_data"
+
+    @dataclass(frozen=True)
+    class Attributes:
+        bytes: int = 0
+
+    async def pipe(self, chunk: Chunk, out: Emit, ctx: StageContext) -> None:
+        sent = ctx.state.get("sent", 0)
+        room = self.attrs.bytes - sent
+        if room > 0:
+            piece = chunk.data[:room]
+            ctx.state["sent"] = sent + len(piece)
+            await out(Chunk(piece, chunk.ts))
+        if ctx.state.get("sent", 0) >= self.attrs.bytes:
+            ctx.close_connection("limit_data")
+
+
+class HttpError(Toxic):
+    """Answers HTTP requests with ``status`` instead of forwarding them (squall extension)."""
+
+    type_name = "http_error"
+    touches_bytes = False  # acts per request in squall.proxy.http, not on the byte stream
+
+    @dataclass(frozen=True)
+    class Attributes:
+        status: int = 503
+        rate: float = 1.0
+        first_n: int = 0
+        retry_after: int = 0
+        body: str = ""
+
+    def __init__(self, attrs: Any) -> None:
+        super().__init__(attrs)
+        self.answered = 0  # requests seen since the toxic was added or changed (for first_n)
+
+    def should_answer(self) -> bool:
+        """Decide for one request: the first ``first_n``, else a ``rate`` share."""
+        if self.attrs.first_n > 0:
+            self.answered += 1
+            return self.answered <= self.attrs.first_n
+        return random.random() < self.attrs.rate
+
+
+REGISTRY: dict[str, type[Toxic]] = {
+    cls.type_name: cls
+    for cls in (Toxic, Latency, Bandwidth, SlowClose, Timeout, ResetPeer, Slicer, LimitData, HttpError)
+}
+
+
+def toxic_class(type_name: object) -> type[Toxic]:
+    """The class registered for ``type_name``, or a 400 naming the known types."""
+    cls = REGISTRY.get(type_name) if isinstance(type_name, str) else None
+    if cls is None:
+        shown = "missing" if type_name in (None, "") else f'"{type_name}"'
+        known = ", ".join(sorted(REGISTRY))
+        raise ApiError(f"invalid toxic type {shown} (expected one of: {known})", 400)
+    return cls
+
+
+_JSON_KIND = {int: "an integer", float: "a number", str: "a string"}
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "bool", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def build_attributes(cls: type[Toxic], given: object, current: Any = None) -> Any:
+    """Merge ``given`` (a JSON object) over ``current`` (or the defaults); unknown keys are ignored."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise ApiError(f"bad request body: attributes must be a JSON object, got {_json_type(given)}", 400)
+    base = current if current is not None else cls.Attributes()
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls.Attributes):
+        if f.name not in given:
+            continue
+        value = given[f.name]
+        want = f.type if isinstance(f.type, type) else type(getattr(base, f.name))
+        ok = (
+            (want is int and isinstance(value, int) and not isinstance(value, bool))
+            or (want is float and isinstance(value, int | float) and not isinstance(value, bool))
+            or (want is str and isinstance(value, str))
+        )
+        if not ok:
+            raise ApiError(
+                f"bad request body: attribute {f.name!r} of {cls.type_name} toxic must be "
+                f"{_JSON_KIND[want]}, got {_json_type(value)} {value!r}".replace("'", '"'),
+                400,
+            )
+        values[f.name] = float(value) if want is float else value
+    attrs = dataclasses.replace(base, **values)
+    _check_extension_ranges(cls, attrs)
+    return attrs
+
+
+def _check_extension_ranges(cls: type[Toxic], attrs: Any) -> None:
+    # Toxiproxy's own types take any integer (negative latency is accepted); only squall's toxic checks ranges.
+    if cls is HttpError:
+        if not 100 <= attrs.status <= 599:
+            raise ApiError(f"bad request body: http_error status {attrs.status} (expected 100..599)", 400)
+        if not 0.0 <= attrs.rate <= 1.0:
+            raise ApiError(f"bad request body: http_error rate {attrs.rate} (expected 0..1)", 400)
+        if attrs.first_n < 0 or attrs.retry_after < 0:
+            raise ApiError("bad request body: http_error first_n and retry_after must be >= 0", 400)
+
+
+@dataclass
+class ToxicSpec:
+    """One toxic as the API knows it; replaced (new ``version``) whenever it is updated."""
+
+    name: str
+    stream: str  # as given (Toxiproxy echoes "UPSTREAM" as sent)
+    upstream: bool
+    toxicity: float
+    toxic: Toxic
+    version: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def type_name(self) -> str:
+        return self.toxic.type_name
+
+    def to_json(self) -> dict[str, Any]:
+        """Toxiproxy's JSON shape and key order."""
+        tox = self.toxicity
+        return {
+            "attributes": dataclasses.asdict(self.toxic.attrs),
+            "name": self.name,
+            "type": self.type_name,
+            "stream": self.stream,
+            "toxicity": int(tox) if tox == int(tox) else tox,
+        }
