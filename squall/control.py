@@ -1,0 +1,183 @@
+"""The squall Chaos Toolkit control: SLI timeline, stop conditions, no fault left behind, honest verdicts.
+
+Declare it in an experiment (or globally in Chaos Toolkit settings)::
+
+    controls:
+      - name: squall
+        provider:
+          type: python
+          module: squall.control
+          arguments:
+            sli:
+              - {name: checkout, url: "http://127.0.0.1:8080/checkout", interval_s: 0.5, timeout_s: 0.4}
+            stop_conditions:
+              - {name: success-floor, kind: success_rate_below, threshold: 0.9, for_s: 10}
+              - {name: budget, kind: burn_rate_above, slo: 0.99, threshold: 2.0, window_s: 30}
+            report_dir: reports/checkout   # or $SQUALL_REPORT_DIR; `report: false` disables
+
+What it closes in Chaos Toolkit (chaostoolkit-lib 1.44):
+
+- faults are removed from the fault ledger on normal end, after rollbacks, on
+  SIGINT/SIGTERM within a second (whatever the rollback strategy) and on any
+  exception; ``squall cleanup`` handles SIGKILL;
+- a before-method steady state not met, a steady-state failure during the
+  method (any hypothesis strategy) or a failed ``squall.verify`` check sets
+  ``deviated``; a fault never injected or met by no traffic makes the run
+  inconclusive; a stop condition aborts the method (and rollbacks still play);
+  each of these makes ``chaos run`` exit non-zero, with the reason in
+  ``journal["extensions"]`` (see docs/internals.md).
+
+Chaos Toolkit swallows exceptions raised by controls, so bad arguments are
+reported by interrupting the run before anything is injected.
+"""
+
+from typing import Any
+
+from chaoslib import substitute
+from chaoslib.exceptions import InterruptExecution
+
+from squall.controlling.run import ControlledRun
+from squall.controlling.settings import parse
+from squall.errors import ExperimentInvalid
+
+__all__ = [
+    "configure_control",
+    "before_experiment_control",
+    "after_experiment_control",
+    "before_hypothesis_control",
+    "after_hypothesis_control",
+    "before_method_control",
+    "after_method_control",
+    "after_activity_control",
+    "before_rollback_control",
+    "after_rollback_control",
+    "cleanup_control",
+]
+
+#: the run being controlled in this process (chaoslib runs one experiment per Runner)
+_current: ControlledRun | None = None
+
+
+def _events(run: ControlledRun) -> Any:
+    """A chaoslib run-event handler: gives the control the journal and a hook before rollbacks are decided."""
+    from chaoslib.run import RunEventHandler
+
+    class Events(RunEventHandler):  # type: ignore[misc]
+        def running(self, experiment: Any, journal: Any, configuration: Any, secrets: Any, schedule: Any, settings: Any) -> None:
+            run.journal, run.schedule = journal, schedule
+
+        def signal_exit(self) -> None:
+            # chaoslib just marked the run "interrupted", which skips rollbacks under the
+            # default strategy; an abort by a stop condition must still roll back
+            if run.abort_reason and run.journal is not None:
+                run.journal["status"] = "aborted"
+
+        def continuous_hypothesis_completed(self, experiment: Any, journal: Any, exception: Any = None) -> None:
+            # --fail-fast: chaoslib stops probing but lets the method run on; stop the method too
+            if journal.get("status") == "failed" and run.method_active and getattr(run.schedule, "fail_fast", False):
+                run.abort("fail-fast", "the steady state deviated during the method (--fail-fast)")
+
+    return Events()
+
+
+def configure_control(
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    experiment: dict[str, Any] | None = None,
+    event_registry: Any = None,
+    **arguments: Any,
+) -> None:
+    """Validate the arguments, set the run id and guard SIGINT/SIGTERM for this run."""
+    global _current
+    if _current is not None:  # declared twice (settings and experiment): one run, one control
+        return
+    parsed, invalid = None, None
+    try:
+        parsed = parse(substitute(arguments, configuration or {}, secrets or {}))
+    except ExperimentInvalid as exc:
+        invalid = str(exc)
+    _current = ControlledRun(parsed, invalid, configuration, secrets, experiment)
+    _current.guard.install()
+    if event_registry is not None:
+        event_registry.register(_events(_current))
+
+
+def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Start the SLI timeline; refuse to run on invalid arguments (nothing is injected yet)."""
+    run = _current
+    if run is None:
+        return
+    run.begin()
+    if run.invalid:
+        raise InterruptExecution(f"squall control: {run.invalid}")
+
+
+def before_hypothesis_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Open the steady-state phase."""
+    if _current is None:
+        return
+    kind = _current.hypothesis_kind()
+    if kind != "steady-state-during":
+        if kind == "steady-state-after":
+            _current.guard.raise_allowed = True
+        _current.phase_start(kind)
+
+
+def after_hypothesis_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
+    """Record the steady-state probes as checks."""
+    if _current is None:
+        return
+    kind = _current.hypothesis_kind()
+    _current.record_hypothesis(kind, state)
+    if kind != "steady-state-during":
+        _current.phase_end(kind)
+        if kind == "steady-state-after":
+            _current.guard.raise_allowed = False
+
+
+def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Arm the stop conditions."""
+    if _current is not None:
+        _current.method_started()
+
+
+def after_method_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
+    """Disarm the stop conditions."""
+    if _current is not None:
+        _current.method_ended()
+
+
+def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
+    """Record verifier results and failed fault actions."""
+    if _current is not None and isinstance(context, dict):
+        _current.record_activity(context, state)
+
+
+def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Open the rollbacks phase."""
+    if _current is not None:
+        _current.phase_start("rollbacks")
+        _current.guard.raise_allowed = True
+
+
+def after_rollback_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
+    """Remove whatever faults the rollbacks left in place."""
+    if _current is not None:
+        _current.guard.raise_allowed = False
+        _current.phase_end("rollbacks")
+        _current.remove_faults()
+
+
+def after_experiment_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
+    """Remove what is left, decide the verdict, write the journal extension and render the report."""
+    if _current is not None and isinstance(state, dict):
+        _current.finish(state)
+
+
+def cleanup_control() -> None:
+    """Restore the signal handlers and remove any fault still listed (also after an unexpected error)."""
+    global _current
+    run, _current = _current, None
+    if run is not None:
+        run.close()

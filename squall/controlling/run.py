@@ -1,0 +1,289 @@
+"""One controlled run: run id, timeline, stop conditions, signal guard, fault removal and the journal extension."""
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from squall import __version__, config
+from squall.cleanup import cleanup
+from squall.controlling import journal as jr
+from squall.controlling import verdict as vd
+from squall.controlling.guard import SignalGuard
+from squall.controlling.settings import ControlSettings
+from squall.controlling.stopconditions import evaluate
+from squall.controlling.timeline import Timeline
+from squall.ledger import Ledger
+
+logger = logging.getLogger("chaostoolkit.squall")
+
+
+def _chaoslib_version() -> str:
+    try:
+        from chaoslib import __version__ as version
+
+        return str(version)
+    except Exception:
+        return "unknown"
+
+
+class ControlledRun:
+    """Everything the control keeps for one experiment run."""
+
+    def __init__(
+        self,
+        settings: ControlSettings | None,
+        invalid: str | None,
+        configuration: Mapping[str, Any] | None,
+        secrets: Mapping[str, Any] | None,
+        experiment: Mapping[str, Any] | None,
+    ) -> None:
+        self.settings = settings or ControlSettings()
+        self.invalid = invalid
+        self.title = str((experiment or {}).get("title") or "experiment")
+        # $SQUALL_RUN_ID: kept if a game-day runner set one, else made and exported
+        # here, so activities and SLI traffic of this process share it
+        self.run_id = config.run_id()
+        self.ledger = Ledger(config.ledger_path(configuration))
+        self.mask = jr.SecretMask(secrets)
+        self.started = time.time()
+        self.ended: float | None = None
+        self.phases: list[dict[str, Any]] = []
+        self.checks: list[dict[str, Any]] = []
+        self.during: dict[str, list[dict[str, Any]]] = {}
+        self.failed: list[str] = []
+        self.inconclusive: list[str] = []
+        self.abort_reason: str | None = None
+        self.stop_events: list[dict[str, Any]] = []
+        self.cleanup_log: list[dict[str, Any]] = []
+        self.method_active = False
+        self.method_done = False
+        self.armed_at = 0.0
+        self.journal: dict[str, Any] | None = None
+        self.schedule: Any = None
+        self.finished = False
+        self._seen: set[int] = set()
+        self._lock = threading.RLock()
+        self._cleanup_lock = threading.Lock()
+        self.watch = vd.TrafficWatch()
+        self.timeline = Timeline(self.settings.sli, self.settings.max_samples, on_sample=self._on_sample)
+        self.guard = SignalGuard(on_signal=self._on_signal)
+
+    # -- lifecycle -----------------------------------------------------------
+    def begin(self) -> None:
+        """The experiment starts: sample SLIs and let signals interrupt it."""
+        self.started = time.time()
+        self.guard.raise_allowed = True
+        if self.invalid is None:
+            self.timeline.start()
+
+    def phase_start(self, name: str) -> None:
+        """Open a phase (steady-state-before, method, steady-state-after, rollbacks)."""
+        with self._lock:
+            if not self.phases or self.phases[-1]["name"] != name or self.phases[-1]["end"] is not None:
+                self.phases.append({"name": name, "start": time.time(), "end": None})
+
+    def phase_end(self, name: str) -> None:
+        """Close the phase if it is the open one."""
+        with self._lock:
+            if self.phases and self.phases[-1]["name"] == name and self.phases[-1]["end"] is None:
+                self.phases[-1]["end"] = time.time()
+
+    def method_started(self) -> None:
+        """Arm the stop conditions."""
+        self.phase_start("method")
+        self.armed_at = time.time()
+        self.method_active = True
+
+    def method_ended(self) -> None:
+        """Disarm the stop conditions; signals no longer raise past this point of chaoslib's flow."""
+        self.method_active = False
+        self.method_done = True
+        self.guard.raise_allowed = False
+        self.phase_end("method")
+
+    # -- observations ----------------------------------------------------------
+    def hypothesis_kind(self) -> str:
+        """Which steady state this is, from where it runs."""
+        if threading.current_thread() is not threading.main_thread():
+            return "steady-state-during"  # chaoslib's continuous hypothesis thread
+        return "steady-state-after" if self.method_done else "steady-state-before"
+
+    def record_hypothesis(self, kind: str, state: Mapping[str, Any] | None) -> None:
+        """Turn a hypothesis state into checks, failing the run if it was not met."""
+        if not isinstance(state, Mapping) or id(state) in self._seen:
+            return
+        self._seen.add(id(state))
+        probes = [p for p in state.get("probes") or [] if isinstance(p, Mapping)]
+        with self._lock:
+            if kind == "steady-state-during":
+                for run in probes:
+                    self.during.setdefault(str((run.get("activity") or {}).get("name")), []).append(
+                        vd.steady_state_check(run, "steady-state-during")
+                    )
+                return
+            for run in probes:
+                self.checks.append(vd.steady_state_check(run, kind))  # type: ignore[arg-type]
+            if state.get("steady_state_met") is False:
+                bad = next((c for c in self.checks[::-1] if not c["ok"]), None)
+                where = "before the method" if kind == "steady-state-before" else "after the method"
+                detail = f": {bad['summary']}" if bad else ""
+                self.failed.append(f"the steady state {where} was not met{detail}")
+
+    def record_activity(self, activity: Mapping[str, Any], run: Mapping[str, Any] | None) -> None:
+        """Record verifiers and fault actions as they end."""
+        if not isinstance(run, Mapping) or id(run) in self._seen:
+            return
+        self._seen.add(id(run))
+        module, _ = vd.provider_of(activity)
+        with self._lock:
+            if module.startswith(vd.VERIFY_PREFIX):
+                check = vd.verifier_check(run)
+                self.checks.append(check)
+                if not check["ok"]:
+                    self.failed.append(f'verifier "{check["name"]}" failed: {check["summary"]}')
+            if self.method_active:
+                reason = vd.failed_fault_action(run)
+                if reason:
+                    self.inconclusive.append(reason)
+        if module.startswith(vd.ACTIONS_PREFIX) and self.settings.check_traffic:
+            self._snapshot_traffic()
+
+    def _snapshot_traffic(self) -> None:
+        try:
+            self.watch.snapshot(self.ledger.open_entries(self.run_id))
+        except Exception as exc:
+            logger.info("squall: traffic snapshot failed: %s", exc)
+
+    # -- stop conditions, signals, fault removal ---------------------------------
+    def _on_sample(self) -> None:
+        if not self.method_active or self.abort_reason or not self.settings.stop_conditions:
+            return
+        now = time.time()
+        for condition in self.settings.stop_conditions:
+            reason = evaluate(condition, self.timeline.recent, now, self.armed_at)
+            if reason:
+                self.abort(condition.name, reason)
+                return
+
+    def abort(self, condition: str, reason: str) -> None:
+        """A stop condition holds: remove the faults now, then stop the method."""
+        with self._lock:
+            if self.abort_reason:
+                return
+            self.abort_reason = f'stop condition "{condition}" fired: {reason}'
+            self.stop_events.append({"t": time.time(), "condition": condition, "reason": reason})
+        logger.error("squall: %s; removing faults and aborting the method", self.abort_reason)
+        self.remove_faults()
+        self.guard.interrupt_main(self.abort_reason)
+
+    def _on_signal(self, name: str) -> None:
+        if not self.finished:
+            logger.warning("squall: %s received, removing this run's faults", name)
+        self.remove_faults()
+
+    def remove_faults(self) -> None:
+        """Undo every fault this run's ledger entries still list (idempotent, one at a time)."""
+        with self._cleanup_lock:
+            if self.settings.check_traffic:
+                self._snapshot_traffic()
+            for result in cleanup(self.ledger, run_id=self.run_id):
+                self.cleanup_log.append(
+                    {"description": result.entry.description, "removed": result.removed, "message": result.message}
+                )
+                if result.removed:
+                    logger.info("squall: removed %s (%s)", result.entry.description, result.message)
+                else:
+                    logger.error("squall: could not remove %s: %s", result.entry.description, result.message)
+
+    # -- the end -------------------------------------------------------------------
+    def finish(self, journal: dict[str, Any]) -> None:
+        """Stop sampling, remove what is left, decide the verdict and write it into the journal."""
+        self.guard.raise_allowed = False
+        self.timeline.stop()
+        self.remove_faults()
+        self.finished = True
+        self.ended = time.time()
+        for phase in self.phases:
+            if phase["end"] is None:
+                phase["end"] = self.ended
+        entries = self.ledger.entries(self.run_id)
+        observed = vd.faults_observed(entries, self.watch if self.settings.check_traffic else None)
+        inconclusive = list(self.inconclusive)
+        if self.invalid:
+            inconclusive.insert(0, f"invalid squall control arguments: {self.invalid}")
+        for fault in observed:
+            if not fault["injected"]:
+                inconclusive.append(f'fault "{fault["fault"]}" was never applied')
+            elif fault["observed_traffic"] == 0:
+                inconclusive.append(f'fault "{fault["fault"]}" met no traffic on the proxy while it was active')
+        for item in self.cleanup_log:
+            if not item["removed"]:
+                inconclusive.append(f'fault "{item["description"]}" could not be removed: {item["message"]}')
+        status = journal.get("status")
+        if self.abort_reason is None:
+            if self.guard.received:
+                inconclusive.insert(0, f"interrupted by {self.guard.received} before the experiment finished")
+            elif status == "interrupted":
+                inconclusive.insert(0, "the experiment was interrupted before it finished")
+            elif status == "aborted":
+                inconclusive.insert(0, "the method ran into an unexpected error and was aborted")
+        failed = list(self.failed)
+        for name, runs in self.during.items():
+            bad = [r for r in runs if not r["ok"]]
+            check = dict(runs[-1])
+            check.update(
+                ok=not bad,
+                summary=f"{name}: {len(bad)} of {len(runs)} checks during the method outside tolerance",
+                start=runs[0]["start"],
+                evidence={"iterations": len(runs), "failed": len(bad)},
+            )
+            self.checks.append(check)
+            if bad:
+                failed.append(f"the steady state failed during the method ({check['summary']})")
+        verdict, reason = vd.decide(self.abort_reason, inconclusive, failed)
+        jr.mark_journal(journal, verdict)
+        extension = {
+            "name": "squall",
+            "squall_version": __version__,
+            "chaostoolkit_lib_version": _chaoslib_version(),
+            "run_id": self.run_id,
+            "verdict": verdict,
+            "reason": reason,
+            "started": self.started,
+            "ended": self.ended,
+            "phases": self.phases,
+            "timeline": {
+                "interval_s": self.timeline.interval_s,
+                "targets": [{"name": t.name, "url": t.url, "interval_s": t.interval_s} for t in self.settings.sli],
+                "samples": self.timeline.snapshot(),
+                "skipped_ticks": self.timeline.skipped_ticks,
+                "truncated": self.timeline.truncated,
+            },
+            "fault_windows": vd.fault_windows(entries),
+            "stop_conditions": [c.describe() for c in self.settings.stop_conditions],
+            "stop_events": self.stop_events,
+            "checks": self.checks,
+            "faults_observed": observed,
+            "cleanup": self.cleanup_log,
+            "secrets_masked": sorted(self.mask.names),
+        }
+        jr.set_extension(journal, self.mask.apply(extension))
+        if self.mask:
+            for key in list(journal):
+                if key != "extensions":
+                    journal[key] = self.mask.apply(journal[key])
+        log = logger.info if verdict == "passed" else logger.error
+        log("squall verdict: %s: %s", verdict, reason)
+        if self.settings.report:
+            jr.render_report(journal, jr.report_dir(self.settings.report_dir, self.title, self.started))
+
+    def close(self) -> None:
+        """Last resort (cleanup_control): stop sampling, restore signals, remove anything left."""
+        self.guard.raise_allowed = False
+        self.timeline.stop()
+        try:
+            self.remove_faults()
+        finally:
+            self.guard.restore()

@@ -1,0 +1,201 @@
+"""Checks, fault windows, observed faults and the honest verdict of a run.
+
+Verdict precedence (docs/internals.md): aborted > inconclusive > failed > passed.
+"""
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from squall.errors import SquallError
+from squall.ledger import Entry
+from squall.toxiproxy_client import ToxiproxyClient
+
+logger = logging.getLogger("chaostoolkit.squall")
+
+Verdict = Literal["passed", "failed", "aborted", "inconclusive"]
+CheckKind = Literal["steady-state-before", "steady-state-during", "steady-state-after", "verifier", "probe"]
+
+VERIFY_PREFIX = "squall.verify"
+ACTIONS_PREFIX = "squall.actions"
+#: functions of squall.actions that remove faults: their failure is not "a fault never injected"
+HEALING_PREFIXES = ("remove", "heal", "continue", "delete", "reset", "enable", "undo", "restore", "unpartition")
+
+
+def iso_to_ts(value: Any) -> float | None:
+    """Unix time of a Chaos Toolkit ISO timestamp (None if absent or odd)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+def provider_of(activity: Mapping[str, Any]) -> tuple[str, str]:
+    """(module, func) of a python activity, ("", "") otherwise."""
+    provider = activity.get("provider") or {}
+    if provider.get("type") != "python":
+        return "", ""
+    return str(provider.get("module") or ""), str(provider.get("func") or "")
+
+
+def _failure_text(run: Mapping[str, Any]) -> str:
+    lines = run.get("exception") or []
+    text = str(lines[-1]).strip() if lines else "no detail"
+    return text.splitlines()[-1] if text else "no detail"
+
+
+def steady_state_check(run: Mapping[str, Any], kind: CheckKind) -> dict[str, Any]:
+    """A steady-state probe run as a check."""
+    activity = run.get("activity") or {}
+    name = str(activity.get("name") or "probe")
+    failed = run.get("status") != "succeeded"
+    ok = bool(run.get("tolerance_met", not failed)) and not failed
+    if failed:
+        summary = f"probe {name} failed: {_failure_text(run)}"
+    elif ok:
+        summary = f"{name} within tolerance"
+    else:
+        summary = f"{name} outside its tolerance"
+    return {
+        "name": name,
+        "kind": kind,
+        "ok": ok,
+        "summary": summary,
+        "evidence": {},
+        "tolerance": activity.get("tolerance"),
+        "value": run.get("output"),
+        "start": iso_to_ts(run.get("start")),
+        "end": iso_to_ts(run.get("end")),
+    }
+
+
+def verifier_check(run: Mapping[str, Any]) -> dict[str, Any]:
+    """A squall.verify run as a check; a verifier that crashed or returned no result is a failed check."""
+    activity = run.get("activity") or {}
+    name = str(activity.get("name") or "verifier")
+    output = run.get("output")
+    if run.get("status") != "succeeded":
+        ok, summary, evidence = False, f"verifier {name} could not run: {_failure_text(run)}", {}
+    elif not isinstance(output, Mapping) or not isinstance(output.get("ok"), bool):
+        ok, summary, evidence = False, f"verifier {name} returned no result (expected a mapping with ok)", {}
+    else:
+        ok = bool(output["ok"])
+        summary = str(output.get("summary") or ("passed" if ok else "failed"))
+        evidence = dict(output.get("evidence") or {})
+    return {
+        "name": name,
+        "kind": "verifier",
+        "ok": ok,
+        "summary": summary,
+        "evidence": evidence,
+        "tolerance": None,
+        "value": None,
+        "start": iso_to_ts(run.get("start")),
+        "end": iso_to_ts(run.get("end")),
+    }
+
+
+def failed_fault_action(run: Mapping[str, Any]) -> str | None:
+    """Why a method action means the fault was never injected (None if it ran, or only healed)."""
+    activity = run.get("activity") or {}
+    if activity.get("type") != "action" or run.get("status") == "succeeded":
+        return None
+    module, func = provider_of(activity)
+    if module.startswith(ACTIONS_PREFIX) and func.startswith(HEALING_PREFIXES):
+        return None
+    return f'action "{activity.get("name")}" failed ({_failure_text(run)}), so its fault was never injected'
+
+
+def fault_windows(entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    """The run's ledger entries as fault windows."""
+    return [
+        {
+            "id": e.id,
+            "kind": e.kind,
+            "description": e.description,
+            "start": e.applied_at,
+            "end": e.struck_at,
+            "outcome": e.outcome or "still-in-place",
+        }
+        for e in entries
+    ]
+
+
+@dataclass
+class TrafficWatch:
+    """Counts traffic the embedded proxy saw while each toxiproxy fault was active."""
+
+    #: (url, proxy) -> [(unix time, connections opened + refused)]
+    counters: dict[tuple[str, str], list[tuple[float, int]]] = field(default_factory=dict)
+
+    def snapshot(self, entries: Iterable[Entry]) -> None:
+        """Record the connection counters of every proxy with an open toxiproxy fault."""
+        for key in {(str(e.undo.get("url")), str(e.undo.get("proxy"))) for e in entries if _is_proxy_fault(e)}:
+            stats = _stats(*key, since=None)
+            if stats is not None:
+                conns = stats.get("connections") or {}
+                self.counters.setdefault(key, []).append((time.time(), int(conns.get("opened", 0)) + int(conns.get("refused", 0))))
+
+    def observed(self, entry: Entry) -> int | None:
+        """Requests or connections seen on the proxy during the fault window; None if it cannot be known."""
+        if not _is_proxy_fault(entry):
+            return None
+        url, proxy = str(entry.undo.get("url")), str(entry.undo.get("proxy"))
+        stats = _stats(url, proxy, since=entry.applied_at)
+        if stats is None:
+            return None
+        end = entry.struck_at or time.time()
+        events = ((stats.get("http") or {}).get("events")) or []
+        seen = sum(1 for ev in events if entry.applied_at <= float(ev.get("ts", 0)) <= end)
+        if seen:
+            return seen
+        points = [c for t, c in self.counters.get((url, proxy), []) if entry.applied_at <= t <= end + 0.5]
+        return max(points) - min(points) if len(points) >= 2 else 0
+
+
+def _is_proxy_fault(entry: Entry) -> bool:
+    return entry.kind in ("toxiproxy.toxic", "toxiproxy.disabled") and bool(entry.undo.get("url")) and bool(entry.undo.get("proxy"))
+
+
+def _stats(url: str, proxy: str, since: float | None) -> dict[str, Any] | None:
+    """The embedded proxy's stats of a proxy; None for toxiproxy-server or when unreachable."""
+    try:
+        with ToxiproxyClient(url, timeout_s=2.0) as client:
+            if not client.is_embedded():
+                return None
+            return client.stats(proxy, since=since)
+    except SquallError as exc:
+        logger.info("squall: cannot read traffic stats of %s at %s: %s", proxy, url, exc)
+        return None
+
+
+def faults_observed(entries: Iterable[Entry], watch: TrafficWatch | None) -> list[dict[str, Any]]:
+    """For each fault: was it injected, and how much traffic did it meet (None = unknown)."""
+    out = []
+    for e in entries:
+        injected = e.outcome != "failed-to-apply"
+        traffic = watch.observed(e) if (watch is not None and injected) else None
+        out.append({"fault": e.description, "injected": injected, "observed_traffic": traffic})
+    return out
+
+
+def decide(
+    abort_reason: str | None,
+    inconclusive: list[str],
+    failed: list[str],
+) -> tuple[Verdict, str]:
+    """The verdict and its one-sentence reason, by precedence."""
+    if abort_reason:
+        return "aborted", abort_reason
+    if inconclusive:
+        more = f" (and {len(inconclusive) - 1} more)" if len(inconclusive) > 1 else ""
+        return "inconclusive", inconclusive[0] + more
+    if failed:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        return "failed", failed[0] + more
+    return "passed", "every steady-state check and verifier held, and every fault was injected"
