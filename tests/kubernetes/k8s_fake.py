@@ -59,7 +59,7 @@ class FakeCluster:
     """The cluster's state; tests seed and inspect it directly (under ``lock``)."""
 
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
-    forbidden: set[str] = field(default_factory=set)
+    forbidden: dict[str, set[str]] = field(default_factory=dict)  # namespace -> refused HTTP methods
     pods: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     deployments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -97,6 +97,11 @@ class FakeCluster:
             self._recover[(ns, name)] = recover_s
             for i in range(replicas):
                 self.add_pod(ns, f"{name}-{i}", labels, owner=name)
+
+    def forbid(self, ns: str, *methods: str) -> None:
+        """Answer 403 for requests in ``ns`` (only these HTTP methods, if given)."""
+        with self.lock:
+            self.forbidden[ns] = set(methods or ("GET", "POST", "PUT", "PATCH", "DELETE"))
 
     def pod_names(self, ns: str) -> set[str]:
         """Names of the pods in a namespace."""
@@ -186,7 +191,7 @@ class FakeCluster:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return status(401, "Unauthorized", "Unauthorized")
         ns = request.match_info.get("ns")
-        if ns in self.forbidden:
+        if ns is not None and request.method in self.forbidden.get(ns, ()):
             resource = request.path.split("/")[6] if request.path.startswith("/apis") else request.path.split("/")[5]
             verb = {"GET": "get", "DELETE": "delete", "POST": "create", "PATCH": "patch"}.get(request.method, "update")
             return status(403, "Forbidden",
