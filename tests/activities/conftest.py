@@ -1,14 +1,53 @@
-"""Fixtures for the activity tests: real services on 127.0.0.1 ephemeral ports."""
+"""Fixtures for the activity tests: the embedded proxy and real services on 127.0.0.1 ephemeral ports."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
+from services import clients, dependency
 
 from squall.background import serve_app
-from services import dependency
+from squall.proxy import run_in_thread
+from squall.toxiproxy_client import ToxiproxyClient
+
+
+@dataclass(frozen=True)
+class System:
+    """A dependency behind a proxy named "payments", and the configuration activities receive."""
+
+    api: str  # the proxy's admin API
+    proxied: str  # http://127.0.0.1:<listen port> — the dependency through the proxy
+    direct: str  # the dependency itself
+    configuration: dict
 
 
 @pytest.fixture
 def dependency_url() -> Iterator[str]:
     with serve_app(dependency.make_app) as url:
         yield url
+
+
+@pytest.fixture
+def toxiproxy() -> Iterator[str]:
+    with run_in_thread() as proxy:
+        yield proxy.url
+
+
+@pytest.fixture
+def system(toxiproxy: str, dependency_url: str) -> Iterator[System]:
+    upstream = dependency_url.removeprefix("http://")
+    with ToxiproxyClient(toxiproxy) as client:
+        created = client.create_proxy("payments", "127.0.0.1:0", upstream)
+    yield System(toxiproxy, f"http://{created['listen']}", dependency_url, {"toxiproxy_url": toxiproxy})
+
+
+@pytest.fixture
+def resilient_url(system: System) -> Iterator[str]:
+    with serve_app(lambda: clients.make_resilient_app(f"{system.proxied}/pay")) as url:
+        yield f"{url}/checkout"
+
+
+@pytest.fixture
+def fragile_url(system: System) -> Iterator[str]:
+    with serve_app(lambda: clients.make_fragile_app(f"{system.proxied}/pay")) as url:
+        yield f"{url}/checkout"

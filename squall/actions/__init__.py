@@ -1,0 +1,1 @@
+"""Fault injection activities: Toxiproxy network faults (toxiproxy.py), Kubernetes, local processes."""

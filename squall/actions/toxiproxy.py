@@ -1,0 +1,329 @@
+"""Network faults through any Toxiproxy HTTP API (squall's embedded proxy or toxiproxy-server).
+
+The API address is the experiment configuration's `toxiproxy_url`, else
+$TOXIPROXY_URL, else http://127.0.0.1:8474. Every fault is written to squall's
+fault ledger before it is applied and struck off when removed, so rollbacks,
+the squall control and `squall cleanup` can always take it away again.
+Arguments are checked before anything is written or applied.
+"""
+
+import logging
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from squall import config
+from squall.activity import activity
+from squall.errors import ExperimentInvalid, SquallError, ToxiproxyAPIError
+from squall.ledger import Entry, Ledger
+from squall.toxiproxy_client import ToxiproxyClient
+
+__all__ = [
+    "create_proxy", "add_latency", "add_bandwidth", "add_timeout", "reset_peer",
+    "add_slow_close", "add_slicer", "add_limit_data", "add_http_error",
+    "partition", "remove_toxic", "heal",
+]
+
+logger = logging.getLogger("squall.actions.toxiproxy")
+
+Stream = Literal["upstream", "downstream"]
+STREAMS = ("upstream", "downstream")
+
+
+# -- argument checks -------------------------------------------------------
+def _number(name: str, value: Any, minimum: float = 0, maximum: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not minimum <= value <= maximum:
+        bound = f"from {minimum} to {maximum}" if maximum != math.inf else f">= {minimum}"
+        raise ExperimentInvalid(f"{name}={value!r} (expected a number {bound})")
+    return value
+
+
+def _check_common(stream: str, toxicity: float) -> None:
+    if stream not in STREAMS:
+        raise ExperimentInvalid(f'unknown stream "{stream}" (expected one of: {", ".join(STREAMS)})')
+    _number("toxicity", toxicity, 0, 1)
+
+
+def _client(configuration: Mapping[str, Any] | None) -> ToxiproxyClient:
+    return ToxiproxyClient(config.toxiproxy_url(configuration))
+
+
+def _require_proxy(client: ToxiproxyClient, proxy: str) -> dict[str, Any]:
+    if not isinstance(proxy, str) or not proxy:
+        raise ExperimentInvalid(f"proxy={proxy!r} (expected the name of a proxy)")
+    proxies = client.proxies()
+    if proxy not in proxies:
+        known = ", ".join(sorted(proxies)) or "none defined"
+        raise ExperimentInvalid(f'unknown proxy "{proxy}" at {client.url} (expected one of: {known})')
+    return proxies[proxy]
+
+
+@contextmanager
+def _recorded(ledger: Ledger, kind: str, target: dict[str, Any], undo: dict[str, Any], description: str) -> Iterator[Entry]:
+    """Write the ledger entry first; strike it as failed-to-apply if applying raises."""
+    entry = ledger.apply(kind, target, undo, description)
+    try:
+        yield entry
+    except BaseException:
+        ledger.strike(entry.id, outcome="failed-to-apply")
+        raise
+
+
+def _strike_matching(ledger: Ledger, url: str, proxy: str | None, kinds: tuple[str, ...], toxic: str | None = None) -> int:
+    struck = 0
+    for entry in ledger.open_entries():
+        if entry.kind not in kinds or entry.undo.get("url") != url:
+            continue
+        if proxy is not None and entry.undo.get("proxy") != proxy:
+            continue
+        if toxic is not None and entry.undo.get("toxic") != toxic:
+            continue
+        ledger.strike(entry.id, outcome="removed")
+        struck += 1
+    return struck
+
+
+def _toxic(
+    configuration: Mapping[str, Any] | None,
+    proxy: str,
+    type_: str,
+    attributes: dict[str, Any],
+    stream: str,
+    toxicity: float,
+    name: str | None,
+    description: str,
+    embedded_only: bool = False,
+) -> dict[str, Any]:
+    _check_common(stream, toxicity)
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ExperimentInvalid(f"name={name!r} (expected a non-empty toxic name)")
+    toxic_name = name or f"{type_}_{stream}"
+    with _client(configuration) as client:
+        if embedded_only and not client.is_embedded():
+            raise ExperimentInvalid(
+                f"the {type_} toxic needs squall's embedded proxy, but {client.url} is "
+                f'"{client.version()}" (start `squall proxy serve` and point toxiproxy_url at it)'
+            )
+        _require_proxy(client, proxy)
+        ledger = Ledger(config.ledger_path(configuration))
+        text = f"{description} on {proxy} ({stream}{'' if toxicity >= 1 else f', toxicity {toxicity}'})"
+        undo = {"url": client.url, "proxy": proxy, "toxic": toxic_name}
+        with _recorded(ledger, "toxiproxy.toxic", {"proxy": proxy, "toxic": toxic_name}, undo, text) as entry:
+            stored = client.add_toxic(proxy, type_, attributes, name=toxic_name, stream=stream, toxicity=toxicity)
+    logger.info("applied %s", text)
+    return {"proxy": proxy, "toxic": stored, "url": client.url, "ledger_id": entry.id, "description": text}
+
+
+# -- activities -------------------------------------------------------------
+@activity
+def create_proxy(name: str, listen: str, upstream: str, configuration: dict | None = None) -> dict:
+    """Create proxy `name` listening on `listen` (host:port, port 0 = any) forwarding to `upstream`.
+
+    An existing proxy with the same upstream is reused (and not deleted on
+    cleanup); one with a different upstream is an error. A proxy squall
+    created is recorded in the ledger and deleted by cleanup.
+    """
+    for arg, value in (("name", name), ("listen", listen), ("upstream", upstream)):
+        if not isinstance(value, str) or not value:
+            raise ExperimentInvalid(f"{arg}={value!r} (expected a non-empty string)")
+    for arg, value in (("listen", listen), ("upstream", upstream)):
+        if ":" not in value:
+            raise ExperimentInvalid(f'{arg} "{value}" has no port (expected "host:port")')
+    with _client(configuration) as client:
+        existing = client.proxies().get(name)
+        if existing is not None:
+            if existing.get("upstream") != upstream:
+                raise ExperimentInvalid(
+                    f'proxy "{name}" already exists with upstream "{existing.get("upstream")}" '
+                    f'(expected "{upstream}"); delete it or pick another name'
+                )
+            return {"proxy": existing, "created": False, "url": client.url}
+        ledger = Ledger(config.ledger_path(configuration))
+        undo = {"url": client.url, "proxy": name}
+        text = f"proxy {name} -> {upstream}"
+        with _recorded(ledger, "toxiproxy.proxy", {"proxy": name}, undo, text) as entry:
+            created = client.create_proxy(name, listen, upstream)
+    return {"proxy": created, "created": True, "url": client.url, "ledger_id": entry.id}
+
+
+@activity
+def add_latency(
+    proxy: str, latency_ms: int, jitter_ms: int = 0, stream: Stream = "downstream",
+    toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
+) -> dict:
+    """Delay data through `proxy` by `latency_ms` (± `jitter_ms`) milliseconds."""
+    _number("latency_ms", latency_ms)
+    _number("jitter_ms", jitter_ms)
+    text = f"latency {latency_ms}{f'±{jitter_ms}' if jitter_ms else ''} ms"
+    return _toxic(configuration, proxy, "latency", {"latency": latency_ms, "jitter": jitter_ms}, stream, toxicity, name, text)
+
+
+@activity
+def add_bandwidth(
+    proxy: str, rate_kbps: int, stream: Stream = "downstream",
+    toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
+) -> dict:
+    """Limit `proxy` to `rate_kbps` kilobytes per second."""
+    _number("rate_kbps", rate_kbps)
+    return _toxic(configuration, proxy, "bandwidth", {"rate": rate_kbps}, stream, toxicity, name, f"bandwidth {rate_kbps} KB/s")
+
+
+@activity
+def add_timeout(
+    proxy: str, timeout_ms: int = 0, stream: Stream = "downstream",
+    toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
+) -> dict:
+    """Hang `proxy`: stop all data, and close the connection after `timeout_ms` (0 = hang until removed)."""
+    _number("timeout_ms", timeout_ms)
+    text = "hang" + (f" then close after {timeout_ms} ms" if timeout_ms else " (until removed)")
+    return _toxic(configuration, proxy, "timeout", {"timeout": timeout_ms}, stream, toxicity, name, text)
+
+
+@activity
+def reset_peer(
+    proxy: str, timeout_ms: int = 0, stream: Stream = "downstream",
+    toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
+) -> dict:
+    """Reset connections through `proxy` (TCP RST) after `timeout_ms` milliseconds (0 = at once)."""
+    _number("timeout_ms", timeout_ms)
+    return _toxic(configuration, proxy, "reset_peer", {"timeout": timeout_ms}, stream, toxicity, name, f"reset peer after {timeout_ms} ms")
+
+
+@activity
+def add_slow_close(
+    proxy: str, delay_ms: int, stream: Stream = "downstream",
+    toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
+) -> dict:
+    """Delay closing connections through `proxy` by `delay_ms` milliseconds."""
+    _number("delay_ms", delay_ms)
+    return _toxic(configuration, proxy, "slow_close", {"delay": delay_ms}, stream, toxicity, name, f"slow close {delay_ms} ms")
+
+
+@activity
+def add_slicer(
+    proxy: str, average_size: int, size_variation: int = 0, delay_us: int = 0,
+    stream: Stream = "downstream", toxicity: float = 1.0, name: str | None = None,
+    configuration: dict | None = None,
+) -> dict:
+    """Slice data through `proxy` into packets of `average_size` (± `size_variation`) bytes, `delay_us` µs apart."""
+    _number("average_size", average_size, 1)
+    _number("size_variation", size_variation, 0, average_size)
+    _number("delay_us", delay_us)
+    attrs = {"average_size": average_size, "size_variation": size_variation, "delay": delay_us}
+    return _toxic(configuration, proxy, "slicer", attrs, stream, toxicity, name, f"slicer {average_size} B")
+
+
+@activity
+def add_limit_data(
+    proxy: str, bytes: int, stream: Stream = "downstream",
+    toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
+) -> dict:
+    """Close connections through `proxy` once `bytes` bytes have passed."""
+    _number("bytes", bytes)
+    return _toxic(configuration, proxy, "limit_data", {"bytes": bytes}, stream, toxicity, name, f"limit data {bytes} B")
+
+
+@activity
+def add_http_error(
+    proxy: str, status: int = 503, rate: float = 1.0, retry_after_s: int | None = None,
+    first_n: int | None = None, body: str | None = None, name: str | None = None,
+    configuration: dict | None = None,
+) -> dict:
+    """Answer HTTP requests through `proxy` with `status` (rate 0..1, or only the `first_n`), optionally with Retry-After.
+
+    Needs squall's embedded proxy (`squall proxy serve`); against
+    toxiproxy-server it fails before anything is applied.
+    """
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ExperimentInvalid(f"status={status!r} (expected an HTTP status code from 100 to 599)")
+    _number("rate", rate, 0, 1)
+    if retry_after_s is not None:
+        _number("retry_after_s", retry_after_s)
+    if first_n is not None and (isinstance(first_n, bool) or not isinstance(first_n, int) or first_n < 1):
+        raise ExperimentInvalid(f"first_n={first_n!r} (expected a positive integer, or leave it out)")
+    if body is not None and not isinstance(body, str):
+        raise ExperimentInvalid(f"body={body!r} (expected a string)")
+    attrs = {"status": status, "rate": rate, "first_n": first_n or 0,
+             "retry_after": int(retry_after_s or 0), "body": body or ""}
+    scope = f"first {first_n} requests" if first_n else f"{rate:.0%} of requests"
+    text = f"HTTP {status} for {scope}" + (f" with Retry-After {retry_after_s}s" if retry_after_s else "")
+    return _toxic(configuration, proxy, "http_error", attrs, "upstream", 1.0, name, text, embedded_only=True)
+
+
+@activity
+def partition(proxy: str, configuration: dict | None = None) -> dict:
+    """Cut `proxy` off: disable it so connections are refused and open ones are closed."""
+    with _client(configuration) as client:
+        _require_proxy(client, proxy)
+        ledger = Ledger(config.ledger_path(configuration))
+        undo = {"url": client.url, "proxy": proxy}
+        with _recorded(ledger, "toxiproxy.disabled", {"proxy": proxy}, undo, f"partition {proxy} (disabled)") as entry:
+            state = client.update_proxy(proxy, enabled=False)
+    return {"proxy": proxy, "enabled": state.get("enabled", False), "url": client.url, "ledger_id": entry.id}
+
+
+@activity
+def remove_toxic(proxy: str, toxic: str, configuration: dict | None = None) -> dict:
+    """Remove toxic `toxic` from `proxy` (already gone counts as removed)."""
+    with _client(configuration) as client:
+        _require_proxy(client, proxy)
+        existed = _delete_toxic(client, proxy, toxic)
+        struck = _strike_matching(Ledger(config.ledger_path(configuration)), client.url, proxy, ("toxiproxy.toxic",), toxic)
+    return {"proxy": proxy, "toxic": toxic, "removed": existed, "ledger_struck": struck, "url": client.url}
+
+
+@activity
+def heal(proxy: str | None = None, configuration: dict | None = None) -> dict:
+    """Remove every toxic from `proxy` and re-enable it — or from every proxy when `proxy` is not given."""
+    with _client(configuration) as client:
+        proxies = client.proxies()
+        if proxy is not None:
+            _require_proxy(client, proxy)
+            names = [proxy]
+        else:
+            names = sorted(proxies)
+        healed = []
+        for name in names:
+            removed = [t["name"] for t in client.toxics(name)]
+            for toxic_name in removed:
+                _delete_toxic(client, name, toxic_name)
+            was_disabled = not proxies[name].get("enabled", True)
+            if was_disabled:
+                client.update_proxy(name, enabled=True)
+            healed.append({"proxy": name, "toxics_removed": removed, "re_enabled": was_disabled})
+        struck = _strike_matching(Ledger(config.ledger_path(configuration)), client.url, proxy,
+                                  ("toxiproxy.toxic", "toxiproxy.disabled"))
+    return {"healed": healed, "ledger_struck": struck, "url": client.url}
+
+
+# -- cleanup -----------------------------------------------------------------
+def _delete_toxic(client: ToxiproxyClient, proxy: str, toxic: str) -> bool:
+    try:
+        client.remove_toxic(proxy, toxic)
+    except ToxiproxyAPIError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+def undo_entry(entry: Entry) -> str:
+    """Undo one ledger entry of a toxiproxy.* kind; a fault that is already gone counts as removed."""
+    undo = entry.undo
+    with ToxiproxyClient(str(undo["url"])) as client:
+        try:
+            if entry.kind == "toxiproxy.toxic":
+                gone = not _delete_toxic(client, undo["proxy"], undo["toxic"])
+                return f"toxic {undo['toxic']} on {undo['proxy']} " + ("was already gone" if gone else "removed")
+            if entry.kind == "toxiproxy.disabled":
+                client.update_proxy(undo["proxy"], enabled=True)
+                return f"proxy {undo['proxy']} re-enabled"
+            if entry.kind == "toxiproxy.proxy":
+                client.delete_proxy(undo["proxy"])
+                return f"proxy {undo['proxy']} deleted"
+        except ToxiproxyAPIError as exc:
+            if exc.status == 404:
+                return f"proxy {undo['proxy']} was already gone"
+            raise
+    raise SquallError(f"ledger entry {entry.id} has unknown kind {entry.kind!r} for squall.actions.toxiproxy")
