@@ -185,13 +185,10 @@ async def _handle_checkout(state: _State, request: web.Request) -> web.Response:
 
 
 async def _drain_queued_payments(state: _State) -> None:
-    """Capture queued payments in order, only while payments' breaker is closed and no Retry-After hold is on."""
+    """Capture queued payments in order, only while payments' breaker is closed."""
     while True:
         await asyncio.sleep(0.25)
-        while state.queued and all(
-            e.breaker.state is BreakerState.CLOSED and time.monotonic() >= e.hold_until
-            for e in state.payments.endpoints
-        ):
+        while state.queued and all(e.breaker.state is BreakerState.CLOSED for e in state.payments.endpoints):
             order = state.queued[0]
             try:
                 await state.payments.call(

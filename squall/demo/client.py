@@ -1,4 +1,4 @@
-"""How checkout calls a dependency: pick an endpoint, time out, retry with backoff, respect breakers and Retry-After.
+"""How checkout calls a dependency: pick an endpoint, time out, retry with backoff and Retry-After, respect breakers.
 
 One ``DependencyClient`` per dependency (``inventory`` with two replicas,
 ``payments`` with one). Every endpoint is a proxy of the embedded fault proxy,
@@ -45,26 +45,30 @@ class DependencyFailed(Exception):
 
 @dataclass
 class Endpoint:
-    """One place a dependency answers (one proxy of the fault proxy), with its breaker and Retry-After hold."""
+    """One place a dependency answers (one proxy of the fault proxy), with its own circuit breaker."""
 
     name: str
     url: str
     breaker: CircuitBreaker
-    hold_until: float = 0.0  # monotonic time before which Retry-After asked us not to call
 
     def available(self, mechanisms: Mechanisms) -> bool:
-        """Will this endpoint be tried now (breaker allows it and no Retry-After hold is on)?"""
-        if mechanisms.retries and time.monotonic() < self.hold_until:
-            return False
+        """Will this endpoint be tried now? Always, unless the breaker is on and refuses."""
         return self.breaker.allow() if mechanisms.breaker else True
 
 
 @dataclass(frozen=True)
 class CallBudget:
-    """Time limits of one dependency call: per attempt, and for all attempts together."""
+    """Time limits of one dependency call: per attempt, for all attempts, and for waiting out Retry-After.
+
+    A ``Retry-After`` is the dependency saying exactly when to come back, so
+    checkout waits it out (extending the deadline) as long as the waits of one
+    call add up to at most ``max_retry_after_s``; a longer one goes straight to
+    the fallback instead.
+    """
 
     attempt_timeout_s: float
     deadline_s: float
+    max_retry_after_s: float = 1.0
 
 
 @dataclass
@@ -84,14 +88,14 @@ class DependencyClient:
         self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         """Make the call and return the JSON body; raise ``DependencyFailed`` when the mechanisms give up."""
-        started = time.monotonic()
-        deadline = started + (self.budget.deadline_s if self.mechanisms.timeouts else NO_TIMEOUT_S)
+        deadline = time.monotonic() + (self.budget.deadline_s if self.mechanisms.timeouts else NO_TIMEOUT_S)
         attempts = self.retry.attempts if self.mechanisms.retries else 1
+        waited_for_retry_after = 0.0
         reason = "no attempt made"
         for attempt in range(attempts):
             endpoint = self._pick()
             if endpoint is None:
-                reason = "every endpoint is held back by an open breaker or a Retry-After"
+                reason = "every endpoint's circuit breaker is open"
                 break
             if attempt:
                 self.metrics.retries[self.dependency] += 1
@@ -101,11 +105,10 @@ class DependencyClient:
             except _AttemptFailed as exc:
                 reason, retry_after_s = exc.reason, exc.retry_after_s
                 self.metrics.attempts[(endpoint.name, exc.result)] += 1
-                if retry_after_s and self.mechanisms.retries:
-                    # Honour Retry-After for everyone, not just this request: no call
-                    # to this endpoint before the time the dependency asked for.
-                    endpoint.hold_until = time.monotonic() + retry_after_s
-                elif self.mechanisms.breaker:
+                if exc.result == "rate_limited":
+                    # A 429 is the dependency protecting itself on purpose: it is alive, not broken.
+                    endpoint.breaker.record_success()
+                else:
                     endpoint.breaker.record_failure()
             except DependencyRejected:
                 self.metrics.attempts[(endpoint.name, "rejected")] += 1
@@ -118,12 +121,19 @@ class DependencyClient:
                 self.metrics.attempts[(endpoint.name, "ok")] += 1
                 endpoint.breaker.record_success()
                 return body
-            if attempt + 1 < attempts:
-                wait = self.retry.backoff_s(attempt + 1, retry_after_s)
-                if time.monotonic() + wait >= deadline:
-                    reason += f"; no time left for a retry within {self.budget.deadline_s * 1000:.0f} ms"
+            if attempt + 1 == attempts:
+                break
+            if retry_after_s:
+                if waited_for_retry_after + retry_after_s > self.budget.max_retry_after_s:
+                    reason += f"; Retry-After {retry_after_s:g} s is more than checkout waits"
                     break
-                await asyncio.sleep(wait)
+                waited_for_retry_after += retry_after_s
+                deadline = max(deadline, time.monotonic() + retry_after_s + self.budget.attempt_timeout_s)
+            wait = self.retry.backoff_s(attempt + 1, retry_after_s)
+            if time.monotonic() + wait >= deadline:
+                reason += f"; no time left for a retry within {self.budget.deadline_s * 1000:.0f} ms"
+                break
+            await asyncio.sleep(wait)
         raise DependencyFailed(self.dependency, reason)
 
     def breaker_states(self) -> list[tuple[str, int]]:
@@ -134,7 +144,7 @@ class DependencyClient:
         ]
 
     def _pick(self) -> Endpoint | None:
-        """Round-robin over the endpoints, skipping those held back; None if all are."""
+        """Round-robin over the endpoints, skipping those whose breaker is open; None if all are."""
         start = next(self._next)
         for i in range(len(self.endpoints)):
             endpoint = self.endpoints[(start + i) % len(self.endpoints)]

@@ -22,7 +22,7 @@ class Metrics:
         self.attempts: Counter[tuple[str, str]] = Counter()  # (endpoint, result)
         self.retries: Counter[str] = Counter()  # by dependency
         self.fallbacks: Counter[str] = Counter()  # by kind: inventory-cache, payments-queued
-        self.short_circuits: Counter[str] = Counter()  # calls refused by an open breaker or a Retry-After hold
+        self.short_circuits: Counter[str] = Counter()  # calls refused by an open breaker
         self._buckets = [0] * len(BUCKETS_S)
         self._duration_sum = 0.0
         self._duration_count = 0
@@ -60,7 +60,7 @@ class Metrics:
         )
         family(
             "checkout_short_circuits_total", "counter",
-            "Calls not made because a breaker was open or a Retry-After hold was on, by endpoint.",
+            "Calls not made because the endpoint's circuit breaker was open.",
             ((_labels(endpoint=e), float(n)) for e, n in sorted(self.short_circuits.items())),
         )
         family(

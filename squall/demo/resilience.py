@@ -13,9 +13,9 @@ example and compare it with what your own service does:
   switches them all off so you can see what the same faults do without them.
 
 Why not tenacity / pybreaker: tenacity would cover the retry loop, but the
-demo's loop also picks a replica, consults each replica's breaker and honours
-``Retry-After`` across requests, which reads more plainly as one loop than as
-tenacity callbacks; pybreaker's async support needs Tornado. Everything here
+demo's loop also picks a replica, consults each replica's breaker and waits
+out ``Retry-After`` within a budget, which reads more plainly as one loop than
+as tenacity callbacks; pybreaker's async support needs Tornado. Everything here
 is standard library only.
 """
 
@@ -50,7 +50,7 @@ class RetryPolicy:
     """Up to ``attempts`` tries; the wait before try n+1 is in [d/2, d] with d = base * 2**n, capped."""
 
     attempts: int = 3
-    base_s: float = 0.02
+    base_s: float = 0.025
     cap_s: float = 0.5
 
     def backoff_s(self, failed_attempts: int, retry_after_s: float = 0.0) -> float:
