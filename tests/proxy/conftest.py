@@ -1,0 +1,124 @@
+"""Fixtures for the proxy tests: the embedded proxy, real upstreams on 127.0.0.1, socket helpers.
+
+``api`` is parametrized over the embedded proxy and, when ``toxiproxy-server``
+is on PATH, a real toxiproxy-server, so conformance cases run against both.
+"""
+
+import shutil
+import socket
+import socketserver
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from aiohttp import web
+
+from squall.background import serve_app
+from proxy_helpers import Api
+from squall.proxy import RunningProxy, run_in_thread
+
+
+def _client(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=10.0, trust_env=False, headers={"User-Agent": "squall-tests"})
+
+
+@pytest.fixture
+def proxy() -> Iterator[RunningProxy]:
+    with run_in_thread() as running:
+        yield running
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=["embedded", "toxiproxy-server"])
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    if request.param == "embedded":
+        with run_in_thread() as running, _client(running.url) as client:
+            yield Api(client, "embedded")
+        return
+    binary = shutil.which("toxiproxy-server")
+    if binary is None:
+        pytest.skip("toxiproxy-server is not on PATH")
+    port = _free_port()
+    proc = subprocess.Popen([binary, "-host", "127.0.0.1", "-port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with _client(f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):
+                try:
+                    client.get("/version")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            yield Api(client, "toxiproxy-server")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def admin(proxy: RunningProxy) -> Iterator[Api]:
+    """The embedded proxy's API only (for squall's extensions and toxic effects)."""
+    with _client(proxy.url) as client:
+        yield Api(client, "embedded")
+
+
+class _EchoHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(30)
+        try:
+            while data := sock.recv(65536):
+                sock.sendall(data)
+        except OSError:
+            pass
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@pytest.fixture
+def echo_upstream() -> Iterator[str]:
+    """A TCP echo server; yields "127.0.0.1:PORT"."""
+    server = _Server(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def _http_app() -> web.Application:
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(body=await request.read())
+
+    async def status(request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["code"]), text="status")
+
+    app = web.Application()
+    app.router.add_get("/ok", ok)
+    app.router.add_post("/echo", echo)
+    app.router.add_get("/status/{code}", status)
+    return app
+
+
+@pytest.fixture
+def http_upstream() -> Iterator[str]:
+    """An HTTP/1.1 keep-alive server (/ok, POST /echo, /status/N); yields "127.0.0.1:PORT"."""
+    with serve_app(_http_app) as url:
+        yield url.removeprefix("http://")
