@@ -1,0 +1,153 @@
+"""Two client services in front of a dependency: a resilient one and a fragile one.
+
+Both answer ``GET /checkout`` by calling ``GET <dependency_url>`` (through the
+fault proxy in the tests) and forward ``X-Chaos-Run-Id``.
+
+- resilient: per-attempt timeout, retries with exponential backoff honouring
+  Retry-After (capped), an overall deadline, a circuit breaker (opens after N
+  consecutive failed calls, half-open after a cooldown) and a fallback answer
+  (200, ``X-Fallback: true``, ``{"fallback": true}``).
+- fragile: one attempt, no timeout, no breaker; a failure becomes a 502.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+RUN_ID_HEADER = "X-Chaos-Run-Id"
+
+
+@dataclass
+class Settings:
+    """The resilient client's knobs (small, so tests stay fast)."""
+
+    attempt_timeout_s: float = 0.25
+    max_attempts: int = 3
+    backoff_base_s: float = 0.05
+    retry_after_cap_s: float = 2.0
+    deadline_s: float = 3.0
+    breaker_threshold: int = 3
+    breaker_cooldown_s: float = 1.0
+
+
+class Breaker:
+    """Closed -> open after `threshold` consecutive failed calls -> half-open after `cooldown` -> closed on success."""
+
+    def __init__(self, threshold: int, cooldown_s: float) -> None:
+        self.threshold, self.cooldown_s = threshold, cooldown_s
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.trial_running = False
+
+    def allow(self) -> bool:
+        if self.opened_at is None:
+            return True
+        if time.monotonic() - self.opened_at >= self.cooldown_s and not self.trial_running:
+            self.trial_running = True  # half-open: let one trial call through
+            return True
+        return False
+
+    def record(self, ok: bool) -> None:
+        self.trial_running = False
+        if ok:
+            self.failures, self.opened_at = 0, None
+            return
+        self.failures += 1
+        if self.opened_at is not None or self.failures >= self.threshold:
+            self.opened_at = time.monotonic()
+
+
+def _fallback(reason: str) -> web.Response:
+    return web.json_response({"fallback": True, "reason": reason}, headers={"X-Fallback": "true"})
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def make_resilient_app(dependency_url: str, settings: Settings | None = None) -> web.Application:
+    """The resilient checkout service."""
+    s = settings or Settings()
+    breaker = Breaker(s.breaker_threshold, s.breaker_cooldown_s)
+    state: dict[str, aiohttp.ClientSession] = {}
+
+    async def call_dependency(headers: dict[str, str], attempts: int) -> tuple[dict | None, str]:
+        deadline = time.monotonic() + s.deadline_s
+        reason = "no attempt"
+        for attempt in range(attempts):
+            wait = s.backoff_base_s * (2 ** attempt)
+            try:
+                timeout = aiohttp.ClientTimeout(total=s.attempt_timeout_s)
+                async with state["session"].get(dependency_url, headers=headers, timeout=timeout) as r:
+                    if r.status < 400:
+                        return await r.json(), "ok"
+                    reason = f"status {r.status}"
+                    if r.status not in (429, 500, 502, 503, 504):
+                        return None, reason
+                    ra = _retry_after(r)
+                    if ra is not None:
+                        wait = min(ra, s.retry_after_cap_s)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                reason = type(exc).__name__
+            if attempt + 1 < attempts:
+                if time.monotonic() + wait > deadline:
+                    break
+                await asyncio.sleep(wait)
+        return None, reason
+
+    async def checkout(request: web.Request) -> web.Response:
+        headers = {k: v for k, v in request.headers.items() if k == RUN_ID_HEADER}
+        if not breaker.allow():
+            return _fallback("circuit open")
+        half_open = breaker.opened_at is not None
+        body, reason = await call_dependency(headers, 1 if half_open else s.max_attempts)
+        breaker.record(body is not None)
+        if body is None:
+            return _fallback(reason)
+        return web.json_response({"fallback": False, "dependency": body})
+
+    async def on_startup(app: web.Application) -> None:
+        state["session"] = aiohttp.ClientSession()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await state["session"].close()
+
+    app = web.Application()
+    app.router.add_get("/checkout", checkout)
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def make_fragile_app(dependency_url: str) -> web.Application:
+    """The fragile checkout service: one attempt, no timeout, no breaker, no fallback."""
+    state: dict[str, aiohttp.ClientSession] = {}
+
+    async def checkout(request: web.Request) -> web.Response:
+        headers = {k: v for k, v in request.headers.items() if k == RUN_ID_HEADER}
+        try:
+            async with state["session"].get(dependency_url, headers=headers) as r:
+                if r.status >= 400:
+                    return web.json_response({"error": f"dependency said {r.status}"}, status=r.status)
+                return web.json_response({"fallback": False, "dependency": await r.json()})
+        except aiohttp.ClientError as exc:
+            return web.json_response({"error": type(exc).__name__}, status=502)
+
+    async def on_startup(app: web.Application) -> None:
+        state["session"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+
+    async def on_cleanup(app: web.Application) -> None:
+        await state["session"].close()
+
+    app = web.Application()
+    app.router.add_get("/checkout", checkout)
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
