@@ -1,0 +1,147 @@
+"""`squall gate`: every exit code comes from a real scenario; JUnit and the Markdown summary are always written."""
+
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from squall.background import serve_app
+from squall.proxy import run_in_thread
+from squall.toxiproxy_client import ToxiproxyClient
+
+from .conftest import experiment, probe, squall
+
+
+@pytest.fixture
+def proxy_url() -> Iterator[str]:
+    """The embedded Toxiproxy-compatible proxy, with one proxy "payments" in front of a closed port."""
+    with run_in_thread(host="127.0.0.1", port=0) as proxy:
+        with ToxiproxyClient(proxy.url) as client:
+            client.create_proxy("payments", "127.0.0.1:0", f"127.0.0.1:{_closed_port()}")
+        yield proxy.url
+
+
+@pytest.fixture
+def broken_service() -> Iterator[str]:
+    """A real HTTP service on 127.0.0.1 that answers every request with 503."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="down")
+
+    def app() -> web.Application:
+        a = web.Application()
+        a.router.add_get("/checkout", handler)
+        return a
+
+    with serve_app(app) as base:
+        yield f"{base}/checkout"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _junit_failures(path: Path) -> tuple[int, int]:
+    root = ET.parse(path).getroot()
+    return (sum(int(s.get("failures", 0)) for s in root.iter("testsuite")),
+            sum(int(s.get("errors", 0)) for s in root.iter("testsuite")))
+
+
+def test_exit_0_when_every_check_holds_and_the_step_summary_is_appended(tmp_path: Path, passing: Path) -> None:
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    proc = squall("gate", str(passing), "--junit", "out/junit.xml", cwd=tmp_path,
+                  env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 0, proc.stderr
+    assert _junit_failures(tmp_path / "out" / "junit.xml") == (0, 0)
+    text = summary.read_text()
+    assert text.startswith("earlier step\n") and "passed (exit 0)" in text and "| passing |" in text
+    assert "passed (exit 0)" in proc.stdout
+
+
+def test_exit_1_for_a_failed_check_or_a_score_below_the_minimum(tmp_path: Path, passing: Path, failing: Path) -> None:
+    proc = squall("gate", str(failing), "--junit", "j.xml", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "required experiment failed" in proc.stdout
+    failures, errors = _junit_failures(tmp_path / "j.xml")
+    assert failures == 2 and errors == 0  # the verdict and the one check that did not hold
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: s\nsettle_s: 0\nexperiments: [passing.yaml, failing.yaml]\ngate: {min_score: 50}\n")
+    assert squall("gate", str(suite), cwd=tmp_path).returncode == 0  # (100 + 37.5) / 2 = 68.75 >= 50
+    proc = squall("gate", str(suite), "--min-score", "90", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "resilience score 68.8 is below the minimum 90" in proc.stdout
+
+
+def test_exit_2_when_a_stop_condition_aborts_the_run(
+    tmp_path: Path, write_experiment: Callable[..., Path], broken_service: str
+) -> None:
+    wait = {"type": "action", "name": "wait", "provider": {"type": "python", "module": "os.path", "func": "exists",
+                                                           "arguments": {"path": "/"}}, "pauses": {"after": 20}}
+    control = {"name": "squall", "provider": {"type": "python", "module": "squall.control", "arguments": {
+        "sli": [{"name": "checkout", "url": broken_service, "interval_s": 0.1, "timeout_s": 0.5}],
+        "stop_conditions": [{"name": "floor", "kind": "success_rate_below", "threshold": 0.9, "for_s": 0.5,
+                             "min_samples": 2}],
+        "check_traffic": False,
+    }}}
+    exp = write_experiment("storm.yaml", experiment("stops", [probe("root", "/")], method=[wait], controls=[control]))
+    proc = squall("gate", str(exp), "--junit", "j.xml", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "aborted" in proc.stdout
+    assert _junit_failures(tmp_path / "j.xml")[1] == 1
+
+
+def test_exit_3_when_the_fault_could_not_be_injected(
+    tmp_path: Path, write_experiment: Callable[..., Path], proxy_url: str
+) -> None:
+    inject = {"type": "action", "name": "slow-inventory", "provider": {
+        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+        "arguments": {"proxy": "inventory", "latency_ms": 300}}}
+    exp = write_experiment("missing-proxy.yaml", experiment(
+        "no such proxy", [probe("root", "/")], method=[inject], configuration={"toxiproxy_url": proxy_url}))
+    proc = squall("gate", str(exp), "--junit", "j.xml", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "inconclusive" in proc.stdout
+    assert _junit_failures(tmp_path / "j.xml")[1] == 1
+
+
+@pytest.mark.parametrize("scenario", ["unknown-function", "unreachable-toxiproxy", "missing-file", "bad-suite"])
+def test_exit_4_for_invalid_input_before_anything_runs(
+    tmp_path: Path, write_experiment: Callable[..., Path], passing: Path, scenario: str
+) -> None:
+    if scenario == "unknown-function":
+        bad = {"type": "action", "name": "x", "provider": {"type": "python", "module": "os.path", "func": "existz",
+                                                         "arguments": {"path": "/"}}}
+        target = write_experiment("bad.yaml", experiment("bad", [probe("root", "/")], method=[bad]))
+        expected = "existz"
+    elif scenario == "unreachable-toxiproxy":
+        inject = {"type": "action", "name": "slow", "provider": {
+            "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+            "arguments": {"proxy": "payments", "latency_ms": 300}}}
+        target = write_experiment("far.yaml", experiment(
+            "far", [probe("root", "/")], method=[inject],
+            configuration={"toxiproxy_url": f"http://127.0.0.1:{_closed_port()}"}))
+        expected = "not reachable"
+    elif scenario == "missing-file":
+        target = tmp_path / "nope.yaml"
+        expected = "nope.yaml"
+    else:
+        target = tmp_path / "suite.yaml"
+        target.write_text("name: s\nexperiments: [passing.yaml]\nschedule: {cron: 'every tuesday'}\n")
+        expected = "schedule.cron"
+    summary = tmp_path / "step-summary.md"
+    proc = squall("gate", str(passing), str(target), "--junit", "j.xml", cwd=tmp_path,
+                  env={"GITHUB_STEP_SUMMARY": str(summary)}) if scenario != "bad-suite" else squall(
+        "gate", str(target), "--junit", "j.xml", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert expected in proc.stderr
+    assert "nothing was run or injected" in summary.read_text()
+    assert _junit_failures(tmp_path / "j.xml")[1] == 1
+    # nothing ran: the passing experiment was not started either
+    assert not list(tmp_path.glob("reports/**/journal.json"))
