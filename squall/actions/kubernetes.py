@@ -31,7 +31,7 @@ from squall.k8s.policy import (
 )
 from squall.ledger import Entry, Ledger
 
-__all__ = ["kill_pods", "partition", "heal_partition", "scale", "restore_scale"]
+__all__ = ["heal_partition", "kill_pods", "partition", "restore_scale", "scale"]
 
 KIND_POLICY = "k8s.networkpolicy"
 KIND_SCALE = "k8s.scale"
@@ -179,10 +179,11 @@ def heal_partition(
         listed = api_call(f'list squall NetworkPolicies in namespace "{ns}"',
                           net.list_namespaced_network_policy, ns, label_selector=labels)
         for pol in listed.items or []:
-            if pol.metadata.name in removed or name not in (None, pol.metadata.name):
+            pol_name = str(pol.metadata.name) if pol.metadata else ""
+            if not pol_name or pol_name in removed or name not in (None, pol_name):
                 continue
-            _delete_policy(net, ns, pol.metadata.name)
-            removed.append(pol.metadata.name)
+            _delete_policy(net, ns, pol_name)
+            removed.append(pol_name)
     return {"namespace": ns, "removed": removed}
 
 

@@ -114,9 +114,9 @@ class ClusterRef:
         configuration = type.__call__(k8s.Configuration)
         try:
             if self.in_cluster:
-                k8s_config.load_incluster_config(client_configuration=configuration)
+                k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             else:
-                k8s_config.load_kube_config(
+                k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
                     config_file=self.kubeconfig,
                     context=self.context,
                     client_configuration=configuration,

@@ -114,12 +114,13 @@ def _number(cfg: Mapping[str, Any], key: str, default: float, kind: type) -> Any
     value = cfg.get(key)
     if value is None or value == "":
         return default
+    bad = ExperimentInvalid(f"{key} is {value!r} (expected a {kind.__name__})")
+    if isinstance(value, bool):
+        raise bad
     try:
-        if isinstance(value, bool):
-            raise ValueError
         return kind(value)
     except (TypeError, ValueError):
-        raise ExperimentInvalid(f"{key} is {value!r} (expected a {kind.__name__})") from None
+        raise bad from None
 
 
 def _flag(cfg: Mapping[str, Any], key: str) -> bool:

@@ -128,7 +128,6 @@ def partition_policy(
     types = ["Ingress", "Egress"] if direction == "both" else [direction.capitalize()]
     spec["policyTypes"] = types
     if to_selector is None:
-        rules: list[dict[str, Any]] = []
         peers = None
     else:
         peers = [{"podSelector": {"matchExpressions": [r.negated().as_expression()]}}

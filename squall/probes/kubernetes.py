@@ -14,7 +14,7 @@ from squall.errors import ExperimentInvalid, KubernetesError
 from squall.k8s.client import ClusterRef, api_call
 from squall.k8s.pods import is_ready, is_terminating, list_pods
 
-__all__ = ["ready_replicas", "wait_ready", "pods_by_status"]
+__all__ = ["pods_by_status", "ready_replicas", "wait_ready"]
 
 POLL_INTERVAL_S = 0.5
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from k8s_fake import FakeCluster
+from k8s_fake import FakeCluster, kubeconfig_text, running
 
 from squall.actions.kubernetes import kill_pods
 from squall.ledger import Ledger
@@ -25,8 +25,6 @@ def test_kills_one_matching_pod_and_leaves_others(cluster: FakeCluster, cfg: dic
 def test_seed_makes_the_pick_repeatable(cfg: dict[str, Any]) -> None:
     picks = []
     for _ in range(2):
-        from k8s_fake import running, kubeconfig_text
-
         with running() as fake:
             for i in range(8):
                 fake.add_pod("shop", f"api-{i}", {"app": "api"})
