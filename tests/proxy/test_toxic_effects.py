@@ -1,0 +1,165 @@
+"""Each toxic's effect on real sockets through the embedded proxy (timings with generous bounds)."""
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from proxy_helpers import Api, connect, recv_exactly
+
+
+def _rtt(sock: socket.socket, payload: bytes = b"ping") -> float:
+    start = time.monotonic()
+    sock.sendall(payload)
+    assert recv_exactly(sock, len(payload)) == payload
+    return time.monotonic() - start
+
+
+def _proxy(admin: Api, upstream: str) -> str:
+    return str(admin.create("p", upstream)["listen"])
+
+
+def test_plain_forwarding_keeps_bytes_intact(admin: Api, echo_upstream: str) -> None:
+    data = os.urandom(2_000_000)
+    with connect(_proxy(admin, echo_upstream)) as s:
+        threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
+        assert recv_exactly(s, len(data)) == data
+
+
+def test_latency_adds_about_the_configured_delay(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    with connect(listen) as s:
+        base = min(_rtt(s) for _ in range(5))
+        admin.toxic("p", type="latency", attributes={"latency": 100})  # on an open connection
+        slow = [_rtt(s) for _ in range(3)]
+        assert all(0.095 <= t - base < 1.0 for t in slow), slow
+        admin.toxic("p", type="latency", stream="upstream", attributes={"latency": 100})
+        assert 0.19 <= _rtt(s) < 1.5
+
+
+def test_latency_toxicity_zero_has_no_effect(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="latency", toxicity=0, attributes={"latency": 1000})
+    with connect(listen) as s:
+        assert _rtt(s) < 0.5
+
+
+@pytest.mark.parametrize("attrs", [{"average_size": 7, "size_variation": 5, "delay": 10},
+                                   {"average_size": 1000, "size_variation": 0, "delay": 0}])
+def test_slicer_keeps_bytes_intact(admin: Api, echo_upstream: str, attrs: dict) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="slicer", attributes=attrs)
+    data = os.urandom(4_000)
+    with connect(listen) as s:
+        s.sendall(data)
+        assert recv_exactly(s, len(data)) == data
+
+
+def test_bandwidth_limits_rate_and_keeps_bytes(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="bandwidth", attributes={"rate": 500})  # 500 KB/s
+    data = os.urandom(200_000)
+    with connect(listen) as s:
+        start = time.monotonic()
+        threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
+        assert recv_exactly(s, len(data), deadline_s=20) == data
+        assert time.monotonic() - start >= 0.3  # 200 KB at 500 KB/s takes ~0.4 s
+
+
+def test_timeout_zero_holds_until_removed_without_losing_bytes(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="timeout", attributes={"timeout": 0})
+    with connect(listen) as s:
+        s.sendall(b"held")
+        s.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            s.recv(10)
+        assert admin.client.delete("/proxies/p/toxics/timeout_downstream").status_code == 204
+        assert recv_exactly(s, 4) == b"held"
+        assert _rtt(s) < 1.0
+
+
+def test_timeout_closes_after_its_delay(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="timeout", attributes={"timeout": 200})
+    with connect(listen) as s:
+        start = time.monotonic()
+        s.sendall(b"never answered")
+        assert recv_exactly(s, 100, deadline_s=5) == b""  # no data, then EOF
+        assert 0.15 <= time.monotonic() - start < 5
+
+
+def test_reset_peer_really_resets(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="reset_peer", attributes={"timeout": 100})
+    with connect(listen) as s:
+        s.sendall(b"x")
+        assert recv_exactly(s, 1) == b"x"  # traffic flows until the timeout
+        s.settimeout(5)
+        with pytest.raises(ConnectionResetError):
+            for _ in range(100):  # bounded: ~2 s at most
+                time.sleep(0.02)
+                s.sendall(b"x")
+                if not s.recv(10):
+                    pytest.fail("got a clean EOF, expected a TCP RST")
+
+
+def test_limit_data_closes_after_n_bytes(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="limit_data", attributes={"bytes": 1000})
+    with connect(listen) as s:
+        s.sendall(b"a" * 5000)
+        got = recv_exactly(s, 5000, deadline_s=5)
+        assert got == b"a" * 1000
+
+
+def test_slow_close_delays_the_close(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="slow_close", attributes={"delay": 300})
+    with connect(listen) as s:
+        s.sendall(b"bye")
+        assert recv_exactly(s, 3) == b"bye"
+        start = time.monotonic()
+        s.shutdown(socket.SHUT_WR)  # echo server closes, the proxy holds that close back
+        assert recv_exactly(s, 1, deadline_s=5) == b""
+        assert 0.25 <= time.monotonic() - start < 5
+
+
+def test_partition_refuses_and_heals(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    with connect(listen) as open_conn:
+        assert _rtt(open_conn) < 1
+        admin.client.patch("/proxies/p", json={"enabled": False})
+        assert recv_exactly(open_conn, 1, deadline_s=5) == b""  # open connections are closed
+    with pytest.raises(ConnectionRefusedError):
+        connect(listen, timeout=2)
+    admin.client.patch("/proxies/p", json={"enabled": True})
+    with connect(listen) as s:
+        assert _rtt(s) < 1
+
+
+def test_removing_a_toxic_mid_stream_loses_no_bytes(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="bandwidth", attributes={"rate": 200})
+    admin.toxic("p", type="latency", stream="upstream", attributes={"latency": 20})
+    data = os.urandom(400_000)
+    with connect(listen) as s:
+        threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
+        first = recv_exactly(s, 20_000, deadline_s=10)
+        admin.client.delete("/proxies/p/toxics/bandwidth_downstream")
+        admin.client.delete("/proxies/p/toxics/latency_upstream")
+        rest = recv_exactly(s, len(data) - len(first), deadline_s=20)
+        assert first + rest == data
+
+
+def test_dead_upstream_accepts_then_closes(admin: Api) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{probe.getsockname()[1]}"
+    listen = _proxy(admin, dead)
+    with connect(listen) as s:
+        assert recv_exactly(s, 1, deadline_s=5) == b""
+    stats = admin.client.get("/proxies/p/stats").json()
+    assert stats["connections"]["refused"] == 1
