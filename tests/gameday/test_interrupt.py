@@ -1,0 +1,75 @@
+"""SIGTERM during a game day stops the running experiment and leaves no fault behind."""
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from squall.background import serve_app
+from squall.ledger import Ledger
+from squall.proxy import run_in_thread
+from squall.toxiproxy_client import ToxiproxyClient
+
+from .conftest import experiment, probe
+
+
+@pytest.fixture
+def proxy_url() -> Iterator[str]:
+    """The embedded proxy with "payments" in front of a real (tiny) HTTP service."""
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    def app() -> web.Application:
+        a = web.Application()
+        a.router.add_get("/", ok)
+        return a
+
+    with serve_app(app) as upstream, run_in_thread(host="127.0.0.1", port=0) as proxy:
+        with ToxiproxyClient(proxy.url) as client:
+            client.create_proxy("payments", "127.0.0.1:0", upstream.removeprefix("http://"))
+        yield proxy.url
+
+
+@pytest.mark.slow
+def test_sigterm_mid_experiment_removes_the_fault_and_skips_the_rest(
+    tmp_path: Path, passing: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path],
+    proxy_url: str,
+) -> None:
+    inject = {"type": "action", "name": "slow-payments", "pauses": {"after": 60}, "provider": {
+        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+        "arguments": {"proxy": "payments", "latency_ms": 500}}}
+    write_experiment("slow.yaml", experiment("slow payments", [probe("root", "/")], method=[inject],
+                                             configuration={"toxiproxy_url": proxy_url}))
+    suite = write_suite({"name": "stoppable", "experiments": ["slow.yaml", "passing.yaml"]})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from squall.cli import main; main()", "gameday", "run", str(suite)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    client = ToxiproxyClient(proxy_url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not client.toxics("payments"):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        assert client.toxics("payments"), "the fault was never injected"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        stopped_in = time.monotonic() - started
+        assert client.toxics("payments") == []
+        assert Ledger().open_entries() == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        client.close()
+    assert proc.returncode == 2, err
+    assert stopped_in < 45  # far less than the 60 s pause
+    assert "interrupted by SIGTERM" in err
+    index = next((tmp_path / "reports").glob("*/index.html")).read_text()
+    assert "interrupted" in index and "not run: the game day was interrupted" in index
