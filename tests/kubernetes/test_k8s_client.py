@@ -79,3 +79,12 @@ def test_discovery_shows_typed_arguments_and_docstrings() -> None:
     assert args["label_selector"]["type"] == "string"
     assert "label_selector" in actions["kill_pods"]["doc"]
     assert all(a["doc"] for a in [*actions.values(), *probes.values()])
+
+
+def test_example_experiments_are_valid() -> None:
+    from squall.validate import validate_experiment
+
+    examples = sorted((Path(__file__).parents[2] / "experiments" / "kubernetes").glob("*.yaml"))
+    assert len(examples) == 2
+    for path in examples:
+        assert validate_experiment(path, offline=True) == [], path
