@@ -1,0 +1,77 @@
+"""report.html: one self-contained page (inline CSS and SVG, no script, no fetches), from the model."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from squall import __version__
+from squall.reporting import formatting as fmt
+from squall.reporting import svg
+from squall.reporting.records import Report
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,  # every value from a journal is escaped; only our own SVG is marked safe
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+_env.filters.update(
+    duration=fmt.duration,
+    clock=fmt.clock,
+    date_time=fmt.date_time,
+    percent=fmt.percent,
+    number=fmt.number,
+    sparkline=svg.sparkline,
+    swatch=svg.legend_swatch,
+)
+
+INLINE_OUTPUT_CHARS = 120
+_CSS = Markup((TEMPLATES / "report.css").read_text(encoding="utf-8"))  # our own file, not journal data
+
+
+def _charts(report: Report) -> dict[str, object]:
+    tl = report.timeline
+    t0 = min(x for x in (report.started, tl.start if tl else None) if x is not None) if (
+        report.started is not None or tl) else None
+    ends = [x for x in (report.ended, tl.end if tl else None) if x is not None]
+    ends += [w.end for w in report.fault_windows if w.end is not None]
+    ends += [e.t for e in report.stop_events if e.t is not None]
+    t1 = max(ends) if ends else None
+    charts: dict[str, object] = {"t0": t0}
+    if t0 is None or t1 is None:
+        return charts
+    if report.phases or report.fault_windows or report.stop_events:
+        charts["strip"] = svg.run_strip(report.phases, report.fault_windows, report.stop_events, t0, t1)
+    if tl is not None:
+        charts["success"] = svg.chart(
+            "success rate per time bucket", tl.buckets, lambda b: b.success_rate * 100,
+            report.fault_windows, report.stop_events, t0, t1, y_max=100.0, y_format=lambda v: f"{v:g}%",
+        )
+        charts["p95"] = svg.chart(
+            "p95 latency per time bucket", tl.buckets, lambda b: b.p95_ms,
+            report.fault_windows, report.stop_events, t0, t1, y_format=lambda v: f"{v:g} ms",
+        )
+    return charts
+
+
+def render_html(report: Report) -> str:
+    """The report page as a string."""
+    template = _env.get_template("report.html.j2")
+    return template.render(
+        r=report,
+        charts=_charts(report),
+        defs=svg.DEFS,
+        css=_CSS,
+        inline_chars=INLINE_OUTPUT_CHARS,
+        squall_version=__version__,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        started_iso=(
+            datetime.fromtimestamp(report.started, UTC).isoformat() if report.started is not None else ""
+        ),
+        offset=fmt.offset,
+    )

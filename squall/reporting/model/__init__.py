@@ -1,0 +1,173 @@
+"""Journal -> report model: the one place that reads Chaos Toolkit journals.
+
+Works with a journal written with squall's control (``extensions`` holds the
+``squall`` entry described in docs/internals.md), a plain Chaos Toolkit
+journal, an older one, or one of a run that crashed halfway (entries without
+status or end, keys missing): it never raises, it notes what it could not know.
+Every string leaving this module is masked (see ``squall.reporting.masking``).
+"""
+
+import platform
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import Any
+
+from squall import __version__
+from squall.reporting import formatting as fmt
+from squall.reporting import timeline as tl
+from squall.reporting.masking import Masker, from_experiment
+from squall.reporting.model.activities import activities_of
+from squall.reporting.model.checks import checks_of
+from squall.reporting.model.reading import as_dict, as_list, extension, num, slug, ts
+from squall.reporting.records import (
+    CheckKind,
+    CleanupItem,
+    FaultWindow,
+    Phase,
+    Report,
+    StopEvent,
+    Verdict,
+)
+from squall.reporting.verdict import decide
+
+__all__ = ["CheckKind", "Report", "Verdict", "build", "extension", "slug"]
+
+
+def _timeline(ext: Mapping[str, Any], windows: list[FaultWindow], masker: Masker) -> tl.Timeline | None:
+    data = as_dict(ext.get("timeline"))
+    samples = []
+    for row in as_list(data.get("samples")):
+        if not isinstance(row, (list, tuple)) or len(row) < 3:
+            continue
+        t = num(row[0])
+        if t is None:
+            continue
+        status = row[3] if len(row) > 3 and isinstance(row[3], int) and not isinstance(row[3], bool) else None
+        latency = num(row[4]) if len(row) > 4 else None
+        error = masker.text(str(row[5])) if len(row) > 5 and row[5] not in (None, "") else None
+        samples.append(tl.Sample(t, masker.text(str(row[1])), bool(row[2]), status, latency, error))
+    return tl.build(samples, [(w.start, w.end) for w in windows if w.start is not None],
+                    interval_s=num(data.get("interval_s")))
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _environment(journal: Mapping[str, Any], ext: Mapping[str, Any]) -> list[tuple[str, str]]:
+    now = " (at report time; not recorded in the journal)"
+    env = [
+        ("squall", str(ext.get("squall_version") or f"{__version__}{now}")),
+        ("chaostoolkit", str(ext.get("chaostoolkit_version") or f"{_version('chaostoolkit')}{now}")),
+        ("chaostoolkit-lib", str(journal.get("chaoslib-version") or ext.get("chaostoolkit_lib_version")
+                                 or "not recorded")),
+        ("python", str(ext.get("python_version") or f"{platform.python_version()}{now}")),
+    ]
+    for key, label in (("platform", "platform"), ("node", "node")):
+        if journal.get(key):
+            env.append((label, str(journal[key])))
+    return env
+
+
+def _settings(experiment: Mapping[str, Any], masker: Masker) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    config = []
+    for key, value in as_dict(experiment.get("configuration")).items():
+        shown = masker.value(value, key)
+        if isinstance(shown, Mapping) and shown.get("type") == "env":
+            text = f"from environment variable {shown.get('key')}"
+            if "default" in shown:
+                text += f" (default {fmt.compact(shown['default'])})"
+        else:
+            text = fmt.compact(shown, 400)
+        config.append((str(key), text))
+    secrets = []
+    for scope, values in as_dict(experiment.get("secrets")).items():
+        for key, value in as_dict(values).items():
+            source = as_dict(value)
+            where = f" (from {source.get('type')} {source.get('key') or source.get('path') or ''})".rstrip() \
+                if source.get("type") in ("env", "vault") else ""
+            secrets.append((f"{scope}.{key}", f"[masked]{where}"))
+    return config, secrets
+
+
+def build(journal: Any, extra_patterns: Iterable[str] = ()) -> Report:
+    """Read a journal (any shape) into a masked, formatted report model; never raises."""
+    journal = as_dict(journal)
+    ext = extension(journal)
+    experiment = as_dict(journal.get("experiment"))
+    masked_names = [str(n) for n in as_list(ext.get("secrets_masked"))]
+    masked_names += [n.rsplit(".", 1)[-1] for n in masked_names]  # the control writes scope.key
+    masker = from_experiment(experiment, masked_names, extra_patterns)
+    notes: list[str] = []
+    title = masker.text(str(experiment.get("title") or "Untitled experiment"))
+    started = num(ext.get("started")) or ts(journal.get("start"))
+    ended = num(ext.get("ended")) or ts(journal.get("end"))
+    windows = [
+        FaultWindow(
+            description=masker.text(str(w.get("description") or w.get("kind") or "fault")),
+            kind=str(w.get("kind") or ""),
+            start=num(w.get("start")),
+            end=num(w.get("end")),
+            outcome=masker.text(str(w.get("outcome") or ("still active" if w.get("end") is None else ""))),
+        )
+        for w in map(as_dict, as_list(ext.get("fault_windows")))
+    ]
+    report = Report(
+        title=title,
+        slug=slug(title),
+        description=masker.text(str(experiment.get("description") or "")),
+        verdict=Verdict.INCONCLUSIVE,
+        reason="",
+        source="squall control" if ext else "Chaos Toolkit journal (without squall's control)",
+        score=num(ext.get("score")),
+        run_id=masker.text(str(ext.get("run_id") or "")),
+        started=started,
+        ended=ended,
+        checks=checks_of(journal, ext, masker, started),
+        activities=activities_of(journal, masker),
+        fault_windows=windows,
+        stop_conditions=[masker.text(fmt.stop_condition(c)) for c in as_list(ext.get("stop_conditions"))],
+        stop_events=[
+            StopEvent(num(e.get("t")), masker.text(str(e.get("condition") or "")), masker.text(str(e.get("reason") or "")))
+            for e in map(as_dict, as_list(ext.get("stop_events")))
+        ],
+        cleanup=[
+            CleanupItem(masker.text(str(c.get("description") or "")), bool(c.get("removed")),
+                        masker.text(str(c.get("message") or "")))
+            for c in map(as_dict, as_list(ext.get("cleanup")))
+        ],
+        phases=[Phase(str(p.get("name") or ""), num(p.get("start")), num(p.get("end")))
+                for p in map(as_dict, as_list(ext.get("phases")))],
+        faults_observed=[
+            (masker.text(str(f.get("fault") or "")), "yes" if f.get("injected") else "no",
+             fmt.scalar(f.get("observed_traffic")) if f.get("observed_traffic") is not None else "—")
+            for f in map(as_dict, as_list(ext.get("faults_observed")))
+        ],
+        environment=_environment(journal, ext),
+        notes=notes,
+    )
+    report.configuration, report.secrets = _settings(experiment, masker)
+    report.timeline = _timeline(ext, windows, masker)
+    if not ext:
+        notes.append("This journal has no squall control data: no SLI timeline, fault windows or "
+                     "cleanup record. Add the squall.control control to the experiment to record them.")
+    if not journal.get("status") or not journal.get("end"):
+        notes.append("The journal has no final status or end time: the run stopped halfway "
+                     "(crashed or was killed); what is shown is what it recorded before stopping.")
+    declared = len(as_list(experiment.get("method")))
+    ran = len(as_list(journal.get("run")))
+    if experiment and ran < declared and not journal.get("end"):
+        notes.append(f"{declared - ran} of {declared} method activities never ran.")
+    status = journal.get("status")
+    report.verdict, report.reason = decide(
+        report,
+        str(status) if status else None,
+        journal.get("deviated") is True,
+        str(ext.get("verdict")) if ext.get("verdict") else None,
+        str(ext.get("reason")) if ext.get("reason") else None,
+    )
+    report.reason = masker.text(report.reason)
+    return report

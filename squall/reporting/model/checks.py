@@ -1,0 +1,178 @@
+"""Steady-state probes, during-method checks and verifier results -> checks with readable evidence."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from squall.reporting import formatting as fmt
+from squall.reporting.masking import Masker
+from squall.reporting.model.activities import error_text
+from squall.reporting.model.reading import as_dict, as_list, num, ts
+from squall.reporting.records import Check, CheckKind, Evidence
+
+MAX_EVIDENCE_ITEMS = 200
+
+
+_TIME_KEYS = {"t", "ts", "time", "at", "start", "end", "started", "ended", "since"}
+
+
+def _value(key: str, value: Any, t0: float | None) -> str:
+    """An evidence value; unix times (by key name) become offsets from the run's start."""
+    k = str(key).lower()
+    n = num(value)
+    if n is not None and 1e9 <= n <= 1e11 and (k in _TIME_KEYS or k.endswith(("_at", "_ts"))):
+        return fmt.offset(n, t0) if t0 is not None else fmt.clock(n)
+    if isinstance(value, list) and not value:
+        return "none"
+    return fmt.evidence_value(k, value)
+
+
+def _evidence(data: Any, masker: Masker, t0: float | None, depth: int = 0) -> tuple[Evidence, ...]:
+    items = []
+    for key, value in list(as_dict(masker.value(data)).items())[:MAX_EVIDENCE_ITEMS]:
+        name = fmt.label(key)
+        if isinstance(value, Mapping) and value and depth < 2:
+            items.append(Evidence(name, children=_evidence(value, masker, t0, depth + 1)))
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            headers = tuple(dict.fromkeys(str(k) for v in value[:500] for k in v))
+            rows = tuple(
+                tuple(_value(h, v.get(h), t0) if h in v else "" for h in headers) for v in value[:500]
+            )
+            more = f"first 500 of {len(value)}" if len(value) > 500 else f"{len(value)} rows"
+            items.append(Evidence(name, text=more, headers=tuple(fmt.label(h) for h in headers), rows=rows))
+        elif isinstance(value, list) and value and all(num(v) is not None for v in value):
+            shown = value[:60]
+            text = ", ".join(_value(key, v, t0) for v in shown)
+            if len(value) > len(shown):
+                text += f", … ({len(value)} values)"
+            items.append(Evidence(name, text=text, numbers=tuple(float(v) for v in value[:200])))
+        else:
+            items.append(Evidence(name, text=_value(key, value, t0)))
+    return tuple(items)
+
+
+def _probe_check(entry: Mapping[str, Any], kind: CheckKind, masker: Masker) -> Check:
+    definition = as_dict(entry.get("activity"))
+    met = entry.get("tolerance_met")
+    status = entry.get("status")
+    error, _ = error_text(entry, masker)
+    ok = met if isinstance(met, bool) else (False if status == "failed" else None)
+    tolerance = masker.text(fmt.tolerance(definition.get("tolerance")))
+    value = masker.text(fmt.compact(masker.value(entry.get("output")))) if "output" in entry else "—"
+    if ok is True:
+        summary = f"measured {value}, expected {tolerance}"
+    elif error:
+        summary = f"the probe failed: {error}"
+    elif ok is False:
+        summary = f"measured {value}, expected {tolerance}"
+    else:
+        summary = "did not finish" if not status else "no tolerance result recorded"
+    return Check(
+        name=masker.text(str(definition.get("name") or "(unnamed probe)")),
+        kind=kind,
+        ok=ok,
+        summary=summary,
+        tolerance=tolerance,
+        value=value,
+        start=ts(entry.get("start")),
+        duration_s=num(entry.get("duration")),
+        error=error,
+    )
+
+
+def _is_verifier_result(output: Any) -> bool:
+    return isinstance(output, Mapping) and "verifier" in output and isinstance(output.get("ok"), bool)
+
+
+def _verifier_check(name: str, result: Mapping[str, Any], masker: Masker, start: float | None,
+                    duration: float | None, t0: float | None) -> Check:
+    return Check(
+        name=masker.text(name),
+        kind=CheckKind.VERIFIER,
+        ok=result.get("ok") if isinstance(result.get("ok"), bool) else None,
+        summary=masker.text(str(result.get("summary") or "")),
+        tolerance=masker.text(fmt.tolerance(result["tolerance"])) if result.get("tolerance") is not None else "—",
+        value=masker.text(fmt.compact(masker.value(result["value"]))) if result.get("value") is not None else "—",
+        start=start,
+        duration_s=duration,
+        evidence=_evidence(result.get("evidence"), masker, t0),
+    )
+
+
+_EXT_KINDS = {
+    "steady-state-before": CheckKind.BEFORE,
+    "steady-state-after": CheckKind.AFTER,
+    "probe": CheckKind.DURING,
+    "steady-state-during": CheckKind.DURING,
+    "verifier": CheckKind.VERIFIER,
+}
+
+
+def _aggregate_during(name: str, runs: list[Check]) -> Check:
+    """One check for a probe the continuous hypothesis ran many times during the method."""
+    bad = [c for c in runs if c.ok is False]
+    shown = bad[0] if bad else runs[-1]
+    summary = f"{len(bad)} of {len(runs)} checks during the method outside tolerance"
+    if bad:
+        summary += f"; first: measured {shown.value}, expected {shown.tolerance}"
+    ok = False if bad else (True if all(c.ok for c in runs) else None)
+    total = sum(c.duration_s or 0.0 for c in runs)
+    return Check(name=name, kind=CheckKind.DURING, ok=ok, summary=summary, tolerance=shown.tolerance,
+                 value=shown.value, start=runs[0].start, duration_s=total, error=shown.error,
+                 evidence=(Evidence("iterations", text=str(len(runs))),
+                           Evidence("outside tolerance", text=str(len(bad)))))
+
+
+def checks_of(journal: Mapping[str, Any], ext: Mapping[str, Any], masker: Masker,
+              t0: float | None = None) -> list[Check]:
+    """Steady-state checks from the journal, then the control's checks, then verifier outputs not yet seen."""
+    steady = as_dict(journal.get("steady_states"))
+    checks: list[Check] = []
+    for key, kind in (("before", CheckKind.BEFORE), ("after", CheckKind.AFTER)):
+        for entry in as_list(as_dict(steady.get(key)).get("probes")):
+            checks.append(_probe_check(as_dict(entry), kind, masker))
+    during: dict[str, list[Check]] = {}
+    for state in as_list(steady.get("during")):
+        entries = as_list(as_dict(state).get("probes")) if "probes" in as_dict(state) else [state]
+        for entry in entries:
+            check = _probe_check(as_dict(entry), CheckKind.DURING, masker)
+            during.setdefault(check.name, []).append(check)
+    for name, runs in during.items():
+        checks.append(_aggregate_during(name, runs))
+    seen = {(c.kind, c.name) for c in checks}
+    for raw in as_list(ext.get("checks")):
+        item = as_dict(raw)
+        kind = _EXT_KINDS.get(str(item.get("kind")))
+        name = masker.text(str(item.get("name") or item.get("verifier") or "(unnamed check)"))
+        if kind is None or (kind, name) in seen:
+            continue
+        start, end = num(item.get("start")), num(item.get("end"))
+        duration = end - start if start is not None and end is not None else None
+        checks.append(_verifier_check(name, item, masker, start, duration, t0) if kind is CheckKind.VERIFIER
+                      else _ext_probe_check(name, kind, item, masker, start, duration, t0))
+        seen.add((kind, name))
+    for entry in map(as_dict, as_list(journal.get("run"))):
+        definition = as_dict(entry.get("activity"))
+        output = entry.get("output")
+        module = str(as_dict(definition.get("provider")).get("module") or "")
+        name = masker.text(str(definition.get("name") or module or "verifier"))
+        if _is_verifier_result(output):
+            result: Mapping[str, Any] = output
+            also = masker.text(str(output["verifier"]))
+        elif module.startswith("squall.verify") and entry.get("status") == "failed":
+            result = {"ok": False, "summary": f"the verifier could not run: {error_text(entry, masker)[0]}"}
+            also = name
+        else:
+            continue
+        if (CheckKind.VERIFIER, name) in seen or (CheckKind.VERIFIER, also) in seen:
+            continue
+        checks.append(_verifier_check(name, result, masker, ts(entry.get("start")),
+                                      num(entry.get("duration")), t0))
+        seen.add((CheckKind.VERIFIER, name))
+    return checks
+
+
+def _ext_probe_check(name: str, kind: CheckKind, item: Mapping[str, Any], masker: Masker,
+                     start: float | None, duration: float | None, t0: float | None) -> Check:
+    base = _verifier_check(name, item, masker, start, duration, t0)
+    return Check(name=base.name, kind=kind, ok=base.ok, summary=base.summary, tolerance=base.tolerance,
+                 value=base.value, start=start, duration_s=duration, evidence=base.evidence)
