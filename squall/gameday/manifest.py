@@ -103,10 +103,11 @@ def manifests(
             }}},
         },
     )
+    # The same least-privilege rules as deploy/rbac.yaml (what squall.actions.kubernetes needs).
     rules = [
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete"]},
-        {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "replicasets", "statefulsets"],
-         "verbs": ["get", "list", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch", "update"]},
         {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
          "verbs": ["get", "list", "create", "delete"]},
     ]
