@@ -3,15 +3,19 @@
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from squall.exitcodes import ExitCode
 
 _SUITE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _console():  # type: ignore[no-untyped-def]
+def _console() -> "Console":
     from rich.console import Console
 
     return Console(stderr=True)

@@ -1,7 +1,7 @@
 """The combined game-day index page: verdict, score, a row per experiment linking its report, changes, trend."""
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -29,7 +29,7 @@ def render_index(result: GameDayResult, history: History, *, at: Path) -> str:
     suite_rows = history.rows(suite=result.suite, kind="suite", limit=30)
     return _TEMPLATE.render(
         r=result,
-        started=datetime.fromtimestamp(result.started, timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        started=datetime.fromtimestamp(result.started, UTC).strftime("%Y-%m-%d %H:%M:%S"),
         links=links,
         lost=lost,
         previous=any(c.verdict_before is not None for c in result.changes),

@@ -9,7 +9,6 @@ what keeps history across runs).
 """
 
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -132,4 +131,5 @@ def render(suite: Suite, *, image: str = DEFAULT_IMAGE, namespace: str | None = 
     """The manifests as one multi-document YAML string."""
     header = f"# squall game day {suite.name}: apply with `kubectl apply -f -`\n"
     docs = manifests(suite, image=image, namespace=namespace, reports_pvc=reports_pvc)
-    return header + yaml.safe_dump_all(docs, sort_keys=False)
+    body: str = yaml.safe_dump_all(docs, sort_keys=False)
+    return header + body

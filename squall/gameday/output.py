@@ -87,7 +87,8 @@ def junit_xml(result: GameDayResult) -> bytes:
         suite.set("errors", str(errors))
         suite.set("skipped", str(skipped))
     ET.indent(root)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    body: bytes = ET.tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 def write_outputs(result: GameDayResult, junit_path: Path | None = None) -> None:

@@ -80,7 +80,7 @@ def _chaoslib_problems(path: Path, data: dict[str, Any]) -> list[str]:
         ensure_experiment_is_valid(data)
     except ChaosException as exc:
         return [f"{path}: {exc}"]
-    except Exception as exc:  # chaoslib lets some import errors through unwrapped
+    except Exception as exc:  # noqa: BLE001 - chaoslib lets some import errors through unwrapped
         return [f"{path}: {type(exc).__name__}: {exc}"]
     return []
 

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ def run_suite(
     console = console or Console(stderr=True)
     say = console.print if progress else (lambda *a, **k: None)
     started = time.time()
-    stamp = datetime.fromtimestamp(started, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")
     if not isinstance(suite, Suite):
         suite_path = Path(suite)
         try:
@@ -254,7 +254,7 @@ def _reports(out_dir: Path, journal: dict[str, Any] | None) -> dict[str, Path]:
             render(journal, out_dir)
         except ImportError:
             pass
-        except Exception as exc:  # a report is a nicety here; the verdict stands without it
+        except Exception as exc:  # noqa: BLE001 - a report is a nicety here; the verdict stands without it
             log.warning("could not render the report for %s: %s", out_dir.name, exc)
     return {kind: out_dir / name for kind, name in names.items() if (out_dir / name).exists()}
 

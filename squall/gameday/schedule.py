@@ -94,7 +94,7 @@ def run_schedule(
                 _log(console, f"starting game day of {suite.name}")
                 try:
                     result = run_suite(suite, report_dir=report_dir, console=console, stopper=stopper)
-                except Exception as exc:  # one broken game day must not end the schedule
+                except Exception as exc:  # noqa: BLE001 - one broken game day must not end the schedule
                     _log(console, f"[red]game day crashed:[/] {type(exc).__name__}: {exc}")
                     last = ExitCode.ERROR
                 else:

@@ -83,7 +83,7 @@ def squall(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: fl
     """Run the real `squall` command line in a subprocess."""
     return subprocess.run(
         [sys.executable, "-c", "from squall.cli import main; main()", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout, check=False,
     )
 
 

@@ -60,7 +60,7 @@ def test_sigterm_mid_experiment_removes_the_fault_and_skips_the_rest(
         assert client.toxics("payments"), "the fault was never injected"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
         stopped_in = time.monotonic() - started
         assert client.toxics("payments") == []
         assert Ledger().open_entries() == []

@@ -86,7 +86,7 @@ def test_game_day_scores_links_records_and_notifies(
     second = run_suite(suite, progress=False)
     assert second.score == 100
     html = second.index_path.read_text()
-    change = re.search(r'<tr data-experiment="failing"><td>failing</td>(.*?)</tr>', html, re.S)
+    change = re.search(r'<tr data-experiment="failing"><td>failing</td>(.*?)</tr>', html, re.DOTALL)
     assert change is not None
     assert "failed" in change.group(1) and "passed" in change.group(1) and "+62.5" in change.group(1)
     assert len(history.rows(kind="suite")) == 2

@@ -1,11 +1,12 @@
 """The scheduler fires on a cron due within seconds, one game day at a time, and SIGTERM stops it cleanly."""
 
+import itertools
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,14 @@ from .conftest import squall
 
 
 def test_next_fire_follows_the_time_zone() -> None:
-    after = datetime(2026, 3, 24, 8, 30, tzinfo=timezone.utc)  # a Tuesday, 09:30 in Berlin (CET)
+    after = datetime(2026, 3, 24, 8, 30, tzinfo=UTC)  # a Tuesday, 09:30 in Berlin (CET)
     fire = next_fire(Schedule("0 10 * * TUE", "Europe/Berlin"), after)
     assert fire.isoformat() == "2026-03-24T10:00:00+01:00"
     # after the switch to summer time the same cron is still 10:00 local
     fire = next_fire(Schedule("0 10 * * TUE", "Europe/Berlin"), fire)
     assert fire.isoformat() == "2026-03-31T10:00:00+02:00"
     every_2s = next_fire(Schedule("* * * * * */2"), after)
-    assert every_2s == datetime(2026, 3, 24, 8, 30, 2, tzinfo=timezone.utc)
+    assert every_2s == datetime(2026, 3, 24, 8, 30, 2, tzinfo=UTC)
 
 
 def test_once_runs_the_next_occurrence_and_exits_with_its_code(
@@ -66,11 +67,11 @@ def test_the_loop_fires_repeatedly_never_overlaps_and_stops_on_sigterm(
         assert len(runs) >= 2
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "stopped by signal" in err
     runs = sorted(history.rows(kind="suite"), key=lambda r: r.started)
-    for earlier, later in zip(runs, runs[1:]):
+    for earlier, later in itertools.pairwise(runs):
         assert later.started >= earlier.started + earlier.duration_s - 0.01  # never two at once
     # a failing experiment fails each game day but does not stop the schedule
     assert all(r.verdict == "failed" for r in runs)
