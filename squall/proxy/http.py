@@ -161,10 +161,10 @@ class HttpObserver:
             self.conn.loop.call_soon(self.conn.close, "closed")
 
     # -- responses (upstream -> client) ---------------------------------------
-    def response_bytes(self, data: bytes) -> bytes:
-        """Observe response bytes; they are always forwarded unchanged."""
+    def response_bytes(self, data: bytes) -> None:
+        """Observe response bytes as they are written to the client (never changed)."""
         if self.resp_parser is None:
-            return data
+            return
         try:
             self.resp_parser.feed_data(data)
         except (httptools.HttpParserUpgrade, httptools.HttpParserError):
@@ -172,7 +172,6 @@ class HttpObserver:
         if self.reset_response_parser:  # a response to HEAD has no body, which the parser cannot know
             self.reset_response_parser = False
             self.resp_parser = httptools.HttpResponseParser(_ResponseSide(self))
-        return data
 
     def response_head(self, status: int) -> None:
         if 100 <= status < 200 and status != 101:

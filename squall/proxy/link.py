@@ -39,8 +39,7 @@ class Endpoint(asyncio.Protocol):
         self.pipe_in: Pipe | None = None  # the pipe this endpoint feeds
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not subclasses
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -139,6 +138,17 @@ class Pipe:
         self._paused_reasons: set[str] = set()
         self._drain: asyncio.Future[None] | None = None
         self._dst_paused = False
+        self.early: list[bytes | None] = []
+
+    def connected(self) -> None:
+        """The destination is connected: pass on what arrived meanwhile, then read on."""
+        early, self.early = self.early, []
+        for item in early:
+            if item is None:
+                self.feed_eof()
+            else:
+                self.feed(item)
+        self._resume("dial")
 
     # -- toxics ------------------------------------------------------------
     def set_chain(self, specs: list[ToxicSpec]) -> None:
@@ -172,11 +182,15 @@ class Pipe:
         """Data arrived from the source side."""
         if self.conn.closed:
             return
+        if self.dst.transport is None:  # still dialling the upstream: hold it (reading pauses)
+            self.early.append(data)
+            self._pause("dial")
+            return
         if self.upstream and not self.conn.http_decided:
             self.conn.detect_http(data)
         http = self.conn.http
-        if http is not None:
-            data = http.request_bytes(data) if self.upstream else http.response_bytes(data)
+        if http is not None and self.upstream:  # requests: seen as they arrive (http_error acts here)
+            data = http.request_bytes(data)
             if not data:
                 return
         if not self.stages and self.task is None:
@@ -193,8 +207,9 @@ class Pipe:
         """The source side closed its writing half."""
         if self.conn.closed:
             return
-        if self.conn.http is not None and not self.upstream:
-            self.conn.http.response_eof()
+        if self.dst.transport is None:
+            self.early.append(None)
+            return
         if not self.stages and self.task is None:
             self._propagate_eof()
             return
@@ -213,6 +228,8 @@ class Pipe:
             stats.bytes_up += len(data)
         else:
             stats.bytes_down += len(data)
+            if self.conn.http is not None:  # responses: seen as the client gets them (after toxics)
+                self.conn.http.response_bytes(data)
 
     async def _write_async(self, chunk: Chunk) -> None:
         if self.conn.closed:
@@ -254,6 +271,8 @@ class Pipe:
 
     def _propagate_eof(self) -> None:
         self.eof_done = True
+        if self.conn.http is not None and not self.upstream:
+            self.conn.http.response_eof()
         transport = self.dst.transport
         if transport is not None and not transport.is_closing() and transport.can_write_eof():
             transport.write_eof()
@@ -350,8 +369,9 @@ class Connection:
                 self.server.transport.close()
             return
         self.refresh_toxics()
+        self.up.connected()
         assert self.client.transport is not None
-        if not self.client.transport.is_closing():
+        if not self.client.transport.is_closing() and not self.up._paused_reasons:
             self.client.transport.resume_reading()
 
     def refresh_toxics(self) -> None:
