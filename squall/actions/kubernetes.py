@@ -55,6 +55,8 @@ def kill_pods(
     parse_selector(label_selector)
     if fraction is not None and not 0 < float(fraction) <= 1:
         raise ExperimentInvalid(f"fraction is {fraction} (expected a number in (0, 1])")
+    if fraction is not None and count != 1:
+        raise ExperimentInvalid(f"count={count} and fraction={fraction} both given (expected one of them)")
     if fraction is None and (isinstance(count, bool) or int(count) < 1):
         raise ExperimentInvalid(f"count is {count} (expected an integer >= 1)")
     if grace_period_s is not None and int(grace_period_s) < 0:
@@ -79,7 +81,7 @@ def kill_pods(
             "label_selector": label_selector,
             "matched": total,
             "killed": [],
-            "dry_run": bool(dry_run or guard.dry_run),
+            "dry_run": guard.is_dry_run(dry_run),
         }
         if result["dry_run"]:
             result["would_kill"] = victims
@@ -128,7 +130,7 @@ def partition(
         "from_selector": from_selector,
         "to_selector": to_selector,
         "direction": direction,
-        "dry_run": bool(dry_run or guard.dry_run),
+        "dry_run": guard.is_dry_run(dry_run),
     }
     if result["dry_run"]:
         result["policy"] = body
@@ -146,8 +148,8 @@ def partition(
         with cluster.api_client() as api:
             api_call(f'create NetworkPolicy "{name}" in namespace "{ns}"',
                      k8s.NetworkingV1Api(api).create_namespaced_network_policy, ns, body)
-    except KubernetesError:
-        ledger.strike(entry.id, outcome="failed-to-apply")
+    except KubernetesError as exc:
+        _settle_failed_apply(ledger, entry, exc)
         raise
     return result
 
@@ -211,7 +213,7 @@ def scale(
         what = f'scale deployment "{deployment}" in namespace "{ns}" from {previous} to {replicas}'
         guard.check_removal(what, previous - replicas, previous)
         result = {"deployment": deployment, "namespace": ns, "previous": previous,
-                  "replicas": replicas, "dry_run": bool(dry_run or guard.dry_run)}
+                  "replicas": replicas, "dry_run": guard.is_dry_run(dry_run)}
         if result["dry_run"]:
             return result
         ledger = Ledger(config.ledger_path(configuration))
@@ -223,8 +225,8 @@ def scale(
         )
         try:
             _patch_replicas(apps, deployment, ns, replicas)
-        except KubernetesError:
-            ledger.strike(entry.id, outcome="failed-to-apply")
+        except KubernetesError as exc:
+            _settle_failed_apply(ledger, entry, exc)
             raise
     return result
 
@@ -276,6 +278,23 @@ def undo_entry(entry: Entry) -> str:
         return f"deployment {deployment} in {ns} scaled back to {replicas}"
     raise KubernetesError(f'ledger entry {entry.id} has unknown kind "{entry.kind}" '
                           f"(expected one of: {KIND_POLICY}, {KIND_SCALE}, {KIND_PODKILL})")
+
+
+def _settle_failed_apply(ledger: Ledger, entry: Entry, exc: KubernetesError) -> None:
+    """After a failed change: strike the entry if the change surely did not happen, else try to undo it.
+
+    A 4xx answer means the API refused: nothing changed. A timeout, a lost
+    connection or a 5xx may hide a change that did happen; undo it now, and if
+    that fails too, leave the entry open for the control or `squall cleanup`.
+    """
+    if isinstance(exc, KubernetesAPIError) and 400 <= exc.status < 500:
+        ledger.strike(entry.id, outcome="failed-to-apply")
+        return
+    try:
+        undo_entry(entry)
+    except KubernetesError:
+        return
+    ledger.strike(entry.id, outcome="failed-to-apply")
 
 
 def _delete_policy(net: k8s.NetworkingV1Api, ns: str, name: str) -> bool:

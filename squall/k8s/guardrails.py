@@ -63,9 +63,13 @@ class Guardrails:
             namespace_allowlist=allow,
             max_pods=int(max_pods),
             max_fraction=float(max_fraction),
-            allow_last_replica=_flag(cfg, "k8s_allow_last_replica"),
-            dry_run=_flag(cfg, "k8s_dry_run"),
+            allow_last_replica=flag(cfg.get("k8s_allow_last_replica", False), "k8s_allow_last_replica"),
+            dry_run=flag(cfg.get("k8s_dry_run", False), "k8s_dry_run"),
         )
+
+    def is_dry_run(self, dry_run: object) -> bool:
+        """True if the action's ``dry_run`` argument or ``k8s_dry_run`` asks for a dry run."""
+        return flag(dry_run, "dry_run") or self.dry_run
 
     def check_namespace(self, ns: str) -> None:
         """Refuse a namespace that is not allowed."""
@@ -123,8 +127,10 @@ def _number(cfg: Mapping[str, Any], key: str, default: float, kind: type) -> Any
         raise bad from None
 
 
-def _flag(cfg: Mapping[str, Any], key: str) -> bool:
-    value = cfg.get(key, False)
+def flag(value: object, key: str) -> bool:
+    """A boolean setting that may arrive as a string from an environment variable."""
+    if value is None:
+        return False
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no", "1", "0", ""}:

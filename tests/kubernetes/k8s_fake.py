@@ -64,6 +64,7 @@ class FakeCluster:
     deployments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    lose_responses: list[str] = field(default_factory=list)  # next requests (by method) made but answered 500
     deletions: list[tuple[str, str, Any]] = field(default_factory=list)  # (ns, pod, delete body)
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
@@ -199,7 +200,11 @@ class FakeCluster:
                           f'resource "{resource}" in the namespace "{ns}"')
         try:
             with self.lock:
-                return await handler(request)
+                response = await handler(request)
+            if request.method in self.lose_responses:
+                self.lose_responses.remove(request.method)
+                return status(500, "InternalError", "etcdserver: request timed out")
+            return response
         except web.HTTPNotFound:
             return status(404, "NotFound", f"the server could not find the requested resource ({request.path})")
 

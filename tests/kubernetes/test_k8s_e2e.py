@@ -74,3 +74,31 @@ def test_squall_cleanup_removes_a_partition_after_sigkill(cluster: FakeCluster, 
     assert "removed:" in out.stdout and f"NetworkPolicy {name} in shop deleted" in out.stdout
     assert cluster.policies == {}
     assert Ledger().open_entries() == []
+
+
+@pytest.mark.slow
+def test_sigterm_removes_the_partition_and_restores_the_scale(cluster: FakeCluster, cfg: dict[str, Any],
+                                                              tmp_path: Path) -> None:
+    """An interrupted run (CI cancel, Ctrl-C) leaves neither the NetworkPolicy nor the scale change behind."""
+    cut = action("cut-web-from-db", "partition", ns="shop", from_selector="app=web", to_selector="app=db")
+    grow = action("grow-web", "scale", deployment="web", ns="shop", replicas=5)
+    grow["pauses"] = {"after": 60}
+    exp = experiment(tmp_path, cfg, [cut, grow])
+    proc = subprocess.Popen([str(BIN / "chaos"), "run", str(exp)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not (
+            cluster.policies and cluster.deployments[("shop", "web")]["spec"]["replicas"] == 5
+        ):
+            time.sleep(0.1)
+        assert cluster.policies, "the partition was never applied"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert cluster.policies == {}
+    assert cluster.deployments[("shop", "web")]["spec"]["replicas"] == 3
+    assert Ledger().open_entries() == []

@@ -89,11 +89,16 @@ def test_dry_run_names_the_pods_and_kills_none(cluster: FakeCluster, cfg: dict[s
 def test_dry_run_from_configuration(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
     result = kill_pods("app=web", "shop", configuration={**cfg, "k8s_dry_run": "true"})
     assert result["dry_run"] is True and cluster.mutations() == []
+    # a "false" string from an environment variable is false, not a truthy string
+    result = kill_pods("app=web", "shop", dry_run="false", configuration={**cfg, "k8s_dry_run": "false"})  # type: ignore[arg-type]
+    assert result["dry_run"] is False and len(result["killed"]) == 1
 
 
 def test_bad_arguments_fail_before_any_request(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
     with pytest.raises(ActivityFailed, match=r"count is 0 \(expected an integer >= 1\)"):
         kill_pods("app=web", "shop", count=0, configuration=cfg)
+    with pytest.raises(ActivityFailed, match=r"count=2 and fraction=0.5 both given"):
+        kill_pods("app=web", "shop", count=2, fraction=0.5, configuration=cfg)
     with pytest.raises(ActivityFailed, match=r"fraction is 1.5"):
         kill_pods("app=web", "shop", fraction=1.5, configuration=cfg)
     with pytest.raises(ActivityFailed, match=r'cannot read "app in web"'):

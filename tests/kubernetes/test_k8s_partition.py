@@ -102,3 +102,13 @@ def test_cleanup_undoes_from_the_ledger_alone_and_is_idempotent(cluster: FakeClu
     assert res.removed and "deleted" in res.message and cluster.policies == {}
     assert ledger.open_entries() == []
     assert "already gone" in undo_entry(entry)
+
+
+def test_a_lost_response_is_undone_not_left_behind(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
+    """The API made the change but answered 500: squall cannot know, so it removes the policy at once."""
+    cluster.lose_responses.append("POST")
+    with pytest.raises(ActivityFailed, match="500"):
+        partition("shop", "app=web", "app=db", configuration=cfg)
+    assert cluster.policies == {}
+    (entry,) = Ledger().entries()
+    assert entry.outcome == "failed-to-apply"

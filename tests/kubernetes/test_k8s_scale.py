@@ -50,3 +50,12 @@ def test_cleanup_scales_back_newest_first(cluster: FakeCluster, cfg: dict[str, A
     assert [r.removed for r in results] == [True, True]
     assert replicas(cluster, "web") == 3
     assert len([n for n in cluster.pod_names("shop") if n.startswith("web-")]) == 3
+
+
+def test_a_lost_scale_response_is_scaled_back(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
+    cluster.lose_responses.append("PATCH")
+    with pytest.raises(ActivityFailed, match="500"):
+        scale("web", "shop", 5, configuration=cfg)
+    assert replicas(cluster, "web") == 3
+    (entry,) = Ledger().entries()
+    assert entry.outcome == "failed-to-apply"
