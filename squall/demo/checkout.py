@@ -12,7 +12,9 @@ What the fallbacks mean, honestly:
 - ``X-Fallback: payments-queued`` (status 202) — payments did not answer, so
   the order is accepted and the payment is queued in checkout's memory; a
   background task captures it (same ``Idempotency-Key``) once payments answers
-  again. The queue is not durable: a checkout restart loses it.
+  again. The queue is not durable: a checkout restart loses it. A caller that
+  cannot accept a queued payment asks for ``?require=captured`` and gets 503
+  instead.
 
 Also served: ``/metrics`` (Prometheus text) and ``/healthz``.
 """
@@ -166,6 +168,8 @@ async def _handle_checkout(state: _State, request: web.Request) -> web.Response:
     except DependencyFailed as exc:
         if not mechanisms.fallback:
             return _error(503, f"payments unavailable: {exc.reason} (fallback switched off)")
+        if request.query.get("require") == "captured":
+            return _error(503, f"payments unavailable: {exc.reason} (the caller asked for require=captured)")
         if len(state.queued) >= MAX_QUEUED_PAYMENTS:
             return _error(503, f"payments unavailable and {MAX_QUEUED_PAYMENTS} payments already queued")
         state.queued.append({"order_id": order_id, "amount": amount})

@@ -41,14 +41,16 @@ def up(port: int, admin_port: int, fragile: bool) -> None:
     from rich.console import Console
 
     from squall.demo.resilience import Mechanisms
-    from squall.demo.topology import DemoOptions, running
+    from squall.demo.topology import DEMO_UP_STATE_DIR, DemoOptions, running
     from squall.errors import SquallError
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # The bundled experiments' default pid-file paths are those of the default port.
+    state_dir = DEMO_UP_STATE_DIR if port == 8080 else DEMO_UP_STATE_DIR.with_name(f"demo-{port}")
     options = DemoOptions(
-        checkout_port=port, admin_port=admin_port,
+        checkout_port=port, admin_port=admin_port, state_dir=state_dir,
         mechanisms=Mechanisms.fragile() if fragile else Mechanisms(),
     )
     try:

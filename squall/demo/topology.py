@@ -45,7 +45,7 @@ class DemoOptions:
     admin_port: int = 8474
     mechanisms: Mechanisms = field(default_factory=Mechanisms)
     state_dir: Path = DEMO_UP_STATE_DIR
-    restart_delay_s: float = 1.0
+    restart_delay_s: float = 2.0
 
 
 @dataclass
@@ -63,6 +63,7 @@ class DemoSystem:
         env = {
             "SQUALL_DEMO_CHECKOUT_URL": f"{self.checkout_url}/checkout",
             "SQUALL_DEMO_METRICS_URL": f"{self.checkout_url}/metrics",
+            "SQUALL_DEMO_HEALTH_URL": f"{self.checkout_url}/healthz",
             "SQUALL_DEMO_TOXIPROXY_URL": self.toxiproxy_url,
         }
         for name, path in self.pid_files.items():
