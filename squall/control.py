@@ -48,6 +48,7 @@ __all__ = [
     "after_hypothesis_control",
     "before_method_control",
     "after_method_control",
+    "before_activity_control",
     "after_activity_control",
     "before_rollback_control",
     "after_rollback_control",
@@ -74,7 +75,7 @@ def _events(run: ControlledRun) -> Any:
 
         def continuous_hypothesis_completed(self, experiment: Any, journal: Any, exception: Any = None) -> None:
             # --fail-fast: chaoslib stops probing but lets the method run on; stop the method too
-            if journal.get("status") == "failed" and run.method_active and getattr(run.schedule, "fail_fast", False):
+            if journal.get("status") == "failed" and not run.method_done and getattr(run.schedule, "fail_fast", False):
                 run.abort("fail-fast", "the steady state deviated during the method (--fail-fast)")
 
     return Events()
@@ -146,6 +147,12 @@ def after_method_control(context: dict[str, Any], state: Any = None, **kwargs: A
     """Disarm the stop conditions."""
     if _current is not None:
         _current.method_ended()
+
+
+def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
+    """Refuse to start another method activity once the run was interrupted or aborted."""
+    if _current is not None and _current.method_active:
+        _current.guard.raise_pending()
 
 
 def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:

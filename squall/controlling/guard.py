@@ -89,6 +89,15 @@ class SignalGuard:
 
             _thread.interrupt_main()
 
+    def raise_pending(self) -> None:
+        """Raise again in the main thread if an interrupt was swallowed by an activity (no more faults after a signal)."""
+        if not self.raise_allowed or threading.current_thread() is not threading.main_thread():
+            return
+        if self.abort_reason is not None:
+            raise RunInterrupted(f"aborted: {self.abort_reason}")
+        if self.received is not None:
+            raise RunInterrupted(f"{self.received} received")
+
     # -- internals ---------------------------------------------------------
     def _handler(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -101,7 +110,7 @@ class SignalGuard:
         self._raised = True
         if self.abort_reason is not None:
             raise RunInterrupted(f"aborted: {self.abort_reason}")
-        logger.warning("squall: %s received; faults removed, stopping the experiment", name)
+        logger.warning("squall: %s received; stopping the experiment", name)
         raise RunInterrupted(f"{name} received")
 
     def _guardian(self) -> None:

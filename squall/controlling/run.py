@@ -222,7 +222,7 @@ class ControlledRun:
             if not item["removed"]:
                 inconclusive.append(f'fault "{item["description"]}" could not be removed: {item["message"]}')
         status = journal.get("status")
-        if self.abort_reason is None:
+        if self.abort_reason is None and not self.invalid:
             if self.guard.received:
                 inconclusive.insert(0, f"interrupted by {self.guard.received} before the experiment finished")
             elif status == "interrupted":
