@@ -32,11 +32,18 @@ STREAMS = ("upstream", "downstream")
 
 
 # -- argument checks -------------------------------------------------------
-def _number(name: str, value: Any, minimum: float = 0, maximum: float = math.inf) -> float:
+def _number(name: str, value: Any, minimum: float = 0, maximum: float = math.inf, whole: bool = False) -> float:
+    kind = "a whole number" if whole else "a number"
+    bound = f"from {minimum} to {maximum}" if maximum != math.inf else f">= {minimum}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not minimum <= value <= maximum:
-        bound = f"from {minimum} to {maximum}" if maximum != math.inf else f">= {minimum}"
-        raise ExperimentInvalid(f"{name}={value!r} (expected a number {bound})")
+        raise ExperimentInvalid(f"{name}={value!r} (expected {kind} {bound})")
+    if whole and value != int(value):
+        raise ExperimentInvalid(f"{name}={value!r} (expected {kind} {bound}; Toxiproxy attributes are integers)")
     return value
+
+
+def _whole(name: str, value: Any, minimum: float = 0, maximum: float = math.inf) -> int:
+    return int(_number(name, value, minimum, maximum, whole=True))
 
 
 def _check_common(stream: str, toxicity: float) -> None:
@@ -153,8 +160,7 @@ def add_latency(
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Delay data through `proxy` by `latency_ms` (± `jitter_ms`) milliseconds."""
-    _number("latency_ms", latency_ms)
-    _number("jitter_ms", jitter_ms)
+    latency_ms, jitter_ms = _whole("latency_ms", latency_ms), _whole("jitter_ms", jitter_ms)
     text = f"latency {latency_ms}{f'±{jitter_ms}' if jitter_ms else ''} ms"
     return _toxic(configuration, proxy, "latency", {"latency": latency_ms, "jitter": jitter_ms}, stream, toxicity, name, text)
 
@@ -165,7 +171,7 @@ def add_bandwidth(
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Limit `proxy` to `rate_kbps` kilobytes per second."""
-    _number("rate_kbps", rate_kbps)
+    rate_kbps = _whole("rate_kbps", rate_kbps)
     return _toxic(configuration, proxy, "bandwidth", {"rate": rate_kbps}, stream, toxicity, name, f"bandwidth {rate_kbps} KB/s")
 
 
@@ -175,7 +181,7 @@ def add_timeout(
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Hang `proxy`: stop all data, and close the connection after `timeout_ms` (0 = hang until removed)."""
-    _number("timeout_ms", timeout_ms)
+    timeout_ms = _whole("timeout_ms", timeout_ms)
     text = "hang" + (f" then close after {timeout_ms} ms" if timeout_ms else " (until removed)")
     return _toxic(configuration, proxy, "timeout", {"timeout": timeout_ms}, stream, toxicity, name, text)
 
@@ -186,7 +192,7 @@ def reset_peer(
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Reset connections through `proxy` (TCP RST) after `timeout_ms` milliseconds (0 = at once)."""
-    _number("timeout_ms", timeout_ms)
+    timeout_ms = _whole("timeout_ms", timeout_ms)
     return _toxic(configuration, proxy, "reset_peer", {"timeout": timeout_ms}, stream, toxicity, name, f"reset peer after {timeout_ms} ms")
 
 
@@ -196,7 +202,7 @@ def add_slow_close(
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Delay closing connections through `proxy` by `delay_ms` milliseconds."""
-    _number("delay_ms", delay_ms)
+    delay_ms = _whole("delay_ms", delay_ms)
     return _toxic(configuration, proxy, "slow_close", {"delay": delay_ms}, stream, toxicity, name, f"slow close {delay_ms} ms")
 
 
@@ -207,9 +213,9 @@ def add_slicer(
     configuration: dict | None = None,
 ) -> dict:
     """Slice data through `proxy` into packets of `average_size` (± `size_variation`) bytes, `delay_us` µs apart."""
-    _number("average_size", average_size, 1)
-    _number("size_variation", size_variation, 0, average_size)
-    _number("delay_us", delay_us)
+    average_size = _whole("average_size", average_size, 1)
+    size_variation = _whole("size_variation", size_variation, 0, average_size)
+    delay_us = _whole("delay_us", delay_us)
     attrs = {"average_size": average_size, "size_variation": size_variation, "delay": delay_us}
     return _toxic(configuration, proxy, "slicer", attrs, stream, toxicity, name, f"slicer {average_size} B")
 
@@ -220,7 +226,7 @@ def add_limit_data(
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Close connections through `proxy` once `bytes` bytes have passed."""
-    _number("bytes", bytes)
+    bytes = _whole("bytes", bytes)
     return _toxic(configuration, proxy, "limit_data", {"bytes": bytes}, stream, toxicity, name, f"limit data {bytes} B")
 
 
@@ -239,7 +245,7 @@ def add_http_error(
         raise ExperimentInvalid(f"status={status!r} (expected an HTTP status code from 100 to 599)")
     _number("rate", rate, 0, 1)
     if retry_after_s is not None:
-        _number("retry_after_s", retry_after_s)
+        retry_after_s = _whole("retry_after_s", retry_after_s)
     if first_n is not None and (isinstance(first_n, bool) or not isinstance(first_n, int) or first_n < 1):
         raise ExperimentInvalid(f"first_n={first_n!r} (expected a positive integer, or leave it out)")
     if body is not None and not isinstance(body, str):

@@ -38,6 +38,8 @@ def test_bad_arguments_fail_before_anything_is_written(system: System) -> None:
         (lambda: tp.add_latency("payments", 10, stream="sideways", configuration=system.configuration),
          'unknown stream "sideways" \\(expected one of: upstream, downstream\\)'),
         (lambda: tp.add_latency("payments", -5, configuration=system.configuration), "latency_ms=-5"),
+        (lambda: tp.add_latency("payments", 1.5, configuration=system.configuration),
+         "latency_ms=1.5 \\(expected a whole number"),
         (lambda: tp.add_bandwidth("payments", 10, toxicity=1.5, configuration=system.configuration), "toxicity=1.5"),
         (lambda: tp.reset_peer("paymnts", configuration=system.configuration),
          'unknown proxy "paymnts" at .* \\(expected one of: payments\\)'),
