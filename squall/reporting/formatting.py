@@ -70,8 +70,8 @@ def percent(share: float | None) -> str:
     """A 0..1 share as a percentage."""
     if share is None:
         return "—"
-    pct = share * 100
-    return f"{pct:.0f}%" if pct in (0, 100) else f"{pct:.1f}%"
+    text = f"{share * 100:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
 
 
 def scalar(value: Any) -> str:
