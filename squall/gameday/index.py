@@ -42,11 +42,17 @@ def _rel(path: Path, at: Path) -> str:
     return Path(os.path.relpath(path, at.parent)).as_posix()
 
 
-def write_index(result: GameDayResult, history: History, base: Path) -> Path:
-    """Write `<run>/index.html` and the folder's `index.html` (the latest game day); return the run's."""
+def write_run_index(result: GameDayResult, history: History) -> Path:
+    """Write `<run>/index.html` only (a game day refused as invalid does not replace the latest page)."""
     run_index = result.run_dir / "index.html"
     result.index_path = run_index
     run_index.write_text(render_index(result, history, at=run_index), encoding="utf-8")
+    return run_index
+
+
+def write_index(result: GameDayResult, history: History, base: Path) -> Path:
+    """Write `<run>/index.html` and the folder's `index.html` (the latest game day); return the run's."""
+    run_index = write_run_index(result, history)
     latest = base / "index.html"
     latest.write_text(render_index(result, history, at=latest), encoding="utf-8")
     return run_index

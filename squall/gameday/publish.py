@@ -10,7 +10,7 @@ from typing import Any
 
 from squall.exitcodes import ExitCode
 from squall.gameday.history import History, Row
-from squall.gameday.index import write_index
+from squall.gameday.index import write_index, write_run_index
 from squall.gameday.model import GameDayResult
 from squall.gameday.notify import send
 from squall.gameday.output import write_outputs
@@ -59,6 +59,7 @@ def finish_invalid(
         problems=list(problems),
     )
     write_outputs(result)
+    write_run_index(result, History.in_folder(base.resolve()))
     append_step_summary(result.summary_md)
     return result
 

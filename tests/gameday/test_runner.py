@@ -1,8 +1,10 @@
 """A game day of real experiments (each a `chaos run` subprocess): score, index page, history, webhook."""
 
 import json
+import os
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from squall.exitcodes import ExitCode
 from squall.gameday.history import History
 from squall.gameday.runner import run_suite
 
-from .conftest import experiment, probe
+from .conftest import experiment, probe, squall
 
 
 @pytest.fixture
@@ -65,6 +67,7 @@ def test_game_day_scores_links_records_and_notifies(
     for href in re.findall(r'href="([^"]+)"', html):
         assert (result.index_path.parent / href).exists(), href
     assert 'href="failing/journal.json"' in html
+    assert 'href="passing/report.html"' in html  # the control's own report, linked
     assert (tmp_path / "reports" / "index.html").exists()
 
     # history: a row per experiment and one per suite run
@@ -126,3 +129,58 @@ def test_an_unreachable_webhook_is_logged_not_fatal_and_its_token_not_shown(
     err = capsys.readouterr().err
     assert "webhook http://127.0.0.1" in err and "T0KEN-SECRET" not in err
     assert "T0KEN-SECRET" not in json.dumps([str(p) for p in result.run_dir.rglob("*.md")])
+
+
+def test_the_index_escapes_what_experiments_report(
+    tmp_path: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path]
+) -> None:
+    write_experiment("xss.yaml", experiment(
+        "<script>alert(1)</script>", [probe("<img src=x onerror=alert(2)>", str(tmp_path / "missing"))]))
+    suite = write_suite({"name": "esc", "experiments": ["xss.yaml"]})
+    result = run_suite(suite, progress=False)
+    html = result.index_path.read_text()
+    assert result.exit_code == ExitCode.FAILED
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
+
+
+def test_history_command_lists_game_days_and_experiment_runs(
+    tmp_path: Path, passing: Path, write_suite: Callable[..., Path]
+) -> None:
+    suite = write_suite({"name": "hist", "experiments": ["passing.yaml"]})
+    run_suite(suite, progress=False)
+    run_suite(suite, progress=False)
+    proc = squall("history", "--report-dir", ".", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("hist") >= 2 and "passed" in proc.stdout and "100.0" in proc.stdout
+    proc = squall("history", "--report-dir", ".", "--experiments", "--suite", "nope", cwd=tmp_path)
+    assert "passing" not in proc.stdout
+    proc = squall("history", "--report-dir", "elsewhere", cwd=tmp_path)
+    assert "no game-day history under elsewhere" in proc.stderr
+
+
+def test_old_game_days_are_pruned_but_history_stays(
+    tmp_path: Path, passing: Path, write_suite: Callable[..., Path]
+) -> None:
+    suite = write_suite({"name": "prune", "experiments": ["passing.yaml"], "reports": {"dir": "r", "keep_days": 1}})
+    first = run_suite(suite, progress=False)
+    old = time.time() - 3 * 86400
+    os.utime(first.run_dir, (old, old))
+    second = run_suite(suite, progress=False)
+    assert not first.run_dir.exists() and second.run_dir.exists()
+    assert len(History.in_folder(tmp_path / "r").rows(kind="suite")) == 2
+
+
+def test_an_invalid_suite_runs_nothing_and_still_writes_its_reports(
+    tmp_path: Path, write_experiment: Callable[..., Path], passing: Path, write_suite: Callable[..., Path]
+) -> None:
+    bad = {"type": "action", "name": "x", "provider": {"type": "python", "module": "no_such_module_xyz", "func": "f"}}
+    write_experiment("bad.yaml", experiment("bad", [probe("root", "/")], method=[bad]))
+    suite = write_suite({"name": "invalid", "experiments": ["passing.yaml", "bad.yaml"]})
+    result = run_suite(suite, progress=False)
+    assert result.exit_code == ExitCode.INVALID and result.experiments == []
+    assert any("no_such_module_xyz" in p for p in result.problems)
+    assert "no_such_module_xyz" in result.index_path.read_text()
+    assert "no_such_module_xyz" in result.summary_path.read_text()
+    assert not list(tmp_path.glob("reports/**/journal.json"))
