@@ -17,7 +17,7 @@ from kubernetes import client as k8s
 from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid, KubernetesError
-from squall.k8s.client import ClusterRef, KubernetesAPIError, api_call
+from squall.k8s.client import ClusterRef, api_call
 from squall.k8s.guardrails import Guardrails
 from squall.k8s.pods import is_terminating, list_pods
 from squall.k8s.policy import (
@@ -29,13 +29,20 @@ from squall.k8s.policy import (
     partition_policy,
     policy_name,
 )
-from squall.ledger import Entry, Ledger
+from squall.k8s.undo import (
+    KIND_PODKILL,
+    KIND_POLICY,
+    KIND_SCALE,
+    delete_policy,
+    patch_replicas,
+    settle_failed_apply,
+    undo_entry,
+)
+from squall.ledger import Ledger
 
 __all__ = ["heal_partition", "kill_pods", "partition", "restore_scale", "scale"]
+# ``undo_entry`` (imported above) is what squall.cleanup calls for "k8s.*" ledger entries; not an activity.
 
-KIND_POLICY = "k8s.networkpolicy"
-KIND_SCALE = "k8s.scale"
-KIND_PODKILL = "k8s.podkill"
 
 
 @activity
@@ -149,7 +156,7 @@ def partition(
             api_call(f'create NetworkPolicy "{name}" in namespace "{ns}"',
                      k8s.NetworkingV1Api(api).create_namespaced_network_policy, ns, body)
     except KubernetesError as exc:
-        _settle_failed_apply(ledger, entry, exc)
+        settle_failed_apply(ledger, entry, exc)
         raise
     return result
 
@@ -184,7 +191,7 @@ def heal_partition(
             pol_name = str(pol.metadata.name) if pol.metadata else ""
             if not pol_name or pol_name in removed or name not in (None, pol_name):
                 continue
-            _delete_policy(net, ns, pol_name)
+            delete_policy(net, ns, pol_name)
             removed.append(pol_name)
     return {"namespace": ns, "removed": removed}
 
@@ -224,9 +231,9 @@ def scale(
             f"scale deployment {deployment} in {ns} from {previous} to {replicas}",
         )
         try:
-            _patch_replicas(apps, deployment, ns, replicas)
+            patch_replicas(apps, deployment, ns, replicas)
         except KubernetesError as exc:
-            _settle_failed_apply(ledger, entry, exc)
+            settle_failed_apply(ledger, entry, exc)
             raise
     return result
 
@@ -253,62 +260,3 @@ def restore_scale(
         ledger.strike(entry.id, outcome="removed")
     return {"deployment": deployment, "namespace": ns, "restored": True,
             "replicas": int(original.undo["replicas"]), "message": message}
-
-
-def undo_entry(entry: Entry) -> str:
-    """Undo one Kubernetes ledger entry (used by ``squall.cleanup``); already undone counts as done."""
-    undo = entry.undo
-    cluster = ClusterRef.from_undo(undo)
-    ns = str(undo.get("namespace", ""))
-    if entry.kind == KIND_PODKILL:
-        return f"pods {', '.join(undo.get('pods', []))} in {ns} were deleted; nothing to undo"
-    if entry.kind == KIND_POLICY:
-        with cluster.api_client() as api:
-            gone = _delete_policy(k8s.NetworkingV1Api(api), ns, str(undo["name"]))
-        return f"NetworkPolicy {undo['name']} in {ns} " + ("was already gone" if gone else "deleted")
-    if entry.kind == KIND_SCALE:
-        deployment, replicas = str(undo["deployment"]), int(undo["replicas"])
-        try:
-            with cluster.api_client() as api:
-                _patch_replicas(k8s.AppsV1Api(api), deployment, ns, replicas)
-        except KubernetesAPIError as exc:
-            if exc.status == 404:
-                return f"deployment {deployment} in {ns} is gone; nothing to scale back"
-            raise
-        return f"deployment {deployment} in {ns} scaled back to {replicas}"
-    raise KubernetesError(f'ledger entry {entry.id} has unknown kind "{entry.kind}" '
-                          f"(expected one of: {KIND_POLICY}, {KIND_SCALE}, {KIND_PODKILL})")
-
-
-def _settle_failed_apply(ledger: Ledger, entry: Entry, exc: KubernetesError) -> None:
-    """After a failed change: strike the entry if the change surely did not happen, else try to undo it.
-
-    A 4xx answer means the API refused: nothing changed. A timeout, a lost
-    connection or a 5xx may hide a change that did happen; undo it now, and if
-    that fails too, leave the entry open for the control or `squall cleanup`.
-    """
-    if isinstance(exc, KubernetesAPIError) and 400 <= exc.status < 500:
-        ledger.strike(entry.id, outcome="failed-to-apply")
-        return
-    try:
-        undo_entry(entry)
-    except KubernetesError:
-        return
-    ledger.strike(entry.id, outcome="failed-to-apply")
-
-
-def _delete_policy(net: k8s.NetworkingV1Api, ns: str, name: str) -> bool:
-    """Delete a NetworkPolicy; return True if it was already gone."""
-    try:
-        api_call(f'delete NetworkPolicy "{name}" in namespace "{ns}"',
-                 net.delete_namespaced_network_policy, name, ns)
-    except KubernetesAPIError as exc:
-        if exc.status == 404:
-            return True
-        raise
-    return False
-
-
-def _patch_replicas(apps: k8s.AppsV1Api, deployment: str, ns: str, replicas: int) -> None:
-    api_call(f'scale deployment "{deployment}" in namespace "{ns}" to {replicas}',
-             apps.patch_namespaced_deployment_scale, deployment, ns, {"spec": {"replicas": replicas}})

@@ -32,7 +32,3 @@ def list_pods(core: k8s.CoreV1Api, ns: str, label_selector: str) -> list[Any]:
     )
     return sorted(pods.items or [], key=lambda p: p.metadata.name)
 
-
-def selector_string(match_labels: dict[str, str] | None) -> str:
-    """``{"app": "web"}`` as ``app=web``."""
-    return ",".join(f"{k}={v}" for k, v in sorted((match_labels or {}).items()))

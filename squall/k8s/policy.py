@@ -56,6 +56,10 @@ class Requirement:
 
 def parse_selector(selector: str) -> list[Requirement]:
     """Parse a label selector (``app=web,tier!=db,env in (a,b),!canary``) the way kubectl does."""
+    if not isinstance(selector, str) or not selector.strip():
+        raise ExperimentInvalid(
+            f"label selector {selector!r} is empty (expected e.g. app=web; squall never selects every pod)"
+        )
     parts, depth, current = [], 0, ""
     for ch in selector:
         if ch == "," and depth == 0:

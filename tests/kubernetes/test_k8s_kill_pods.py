@@ -101,6 +101,8 @@ def test_bad_arguments_fail_before_any_request(cluster: FakeCluster, cfg: dict[s
         kill_pods("app=web", "shop", count=2, fraction=0.5, configuration=cfg)
     with pytest.raises(ActivityFailed, match=r"fraction is 1.5"):
         kill_pods("app=web", "shop", fraction=1.5, configuration=cfg)
+    with pytest.raises(ActivityFailed, match=r"label selector '' is empty"):
+        kill_pods("", "shop", configuration=cfg)
     with pytest.raises(ActivityFailed, match=r'cannot read "app in web"'):
         kill_pods("app in web", "shop", configuration=cfg)
     assert cluster.requests == []
