@@ -10,6 +10,7 @@ experiment uses Toxiproxy (skip with ``--offline``).
 """
 
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -180,8 +181,12 @@ def _check_tolerance(tolerance: Any, emit: Any) -> None:
             re.compile(tolerance.get("pattern"))  # type: ignore[arg-type]
         except (TypeError, re.error) as exc:
             emit(f"tolerance pattern {tolerance.get('pattern')!r} is not a valid regex ({exc})")
-    elif kind == "jsonpath" and not isinstance(tolerance.get("path"), str):
-        emit('a jsonpath tolerance needs a "path" such as "$.ok"')
+    elif kind == "jsonpath":
+        if not isinstance(tolerance.get("path"), str):
+            emit('a jsonpath tolerance needs a "path" such as "$.ok"')
+        if importlib.util.find_spec("jsonpath2") is None:
+            emit("a jsonpath tolerance needs the jsonpath2 package, which is not installed "
+                 "(expected `pip install chaostoolkit-lib[jsonpath]`, or use a boolean probe such as meets_slo)")
     elif kind == "range":
         bounds = tolerance.get("range")
         if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)):

@@ -5,10 +5,11 @@ proxy) can tell chaos traffic apart. A refused, reset or timed-out request is a
 failed sample, never a crashed probe.
 
 Tolerances: ``meets_slo`` returns a bool (use ``tolerance: true``) and logs the
-measured numbers; ``slo_report`` returns the same verdict *with* the numbers as
-a dict — use it with a jsonpath tolerance
-``{"type": "jsonpath", "path": "$.ok", "expect": true}`` when the journal (and
-the report) should keep the measured success rate and latencies.
+measured numbers; the squall control's SLI timeline keeps the numbers of the
+whole run. ``slo_report`` returns the same verdict *with* the numbers as a dict,
+for the journal: in the method as is, or in a steady-state hypothesis with a
+jsonpath tolerance ``{"type": "jsonpath", "path": "$.ok", "expect": true}``
+(Chaos Toolkit needs ``pip install chaostoolkit-lib[jsonpath]`` for that).
 """
 
 import logging
@@ -234,10 +235,12 @@ def slo_report(
     headers: dict | None = None,
     expect_status: int | list | None = None,
 ) -> dict:
-    """Sample `url` and return {"ok", "summary", success rate, latencies...}; tolerate with jsonpath "$.ok" == true.
+    """Sample `url` and return {"ok", "summary", success rate, latencies...}, the numbers behind `meets_slo`.
 
     Same traffic as `sample`; `ok` is true when the success rate is at least
     `min_success_rate` and p95 (p99) latency is at most `max_p95_ms` (`max_p99_ms`).
+    As a steady-state probe use a jsonpath tolerance on "$.ok" (needs
+    chaostoolkit-lib[jsonpath]).
     """
     if not 0.0 <= min_success_rate <= 1.0:
         raise ExperimentInvalid(f"min_success_rate={min_success_rate!r} (expected a fraction from 0 to 1)")

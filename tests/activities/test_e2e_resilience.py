@@ -15,8 +15,10 @@ import pytest
 from conftest import System
 
 from squall.ledger import Ledger
+from squall.validate import validate_experiment
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))
+EXAMPLES = sorted((Path(__file__).parents[2] / "experiments" / "examples").glob("*.yaml"))
 
 
 def _verifier(func: str, **arguments: Any) -> dict[str, Any]:
@@ -72,11 +74,14 @@ def _experiment(fault: str, url: str, api: str) -> dict[str, Any]:
     }
 
 
-def _run(tmp_path: Path, experiment: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    path = tmp_path / "experiment.json"
-    path.write_text(json.dumps(experiment))
+def _run(tmp_path: Path, experiment: dict[str, Any] | Path, **extra_env: str) -> tuple[int, dict[str, Any]]:
+    if isinstance(experiment, Path):
+        path = experiment
+    else:
+        path = tmp_path / "experiment.json"
+        path.write_text(json.dumps(experiment))
     journal = tmp_path / "journal.json"
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost,::1"}
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost,::1", **extra_env}
     env.pop("SQUALL_RUN_ID", None)
     proc = subprocess.run([CHAOS, "--no-version-check", "run", "--journal-path", str(journal), str(path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
@@ -120,3 +125,22 @@ def test_fragile_service_fails_naming_the_verifier(fault: str, tmp_path: Path, s
     assert ext["verdict"] == "failed", ext["reason"]
     assert CAUGHT_BY[fault] in ext["reason"]
     assert Ledger().open_entries() == []
+
+
+def test_examples_are_valid() -> None:
+    assert len(EXAMPLES) >= 2
+    for path in EXAMPLES:
+        assert validate_experiment(path, offline=True) == [], path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_pass_against_the_resilient_service(
+    example: Path, tmp_path: Path, system: System, resilient_url: str
+) -> None:
+    code, journal = _run(tmp_path, example, CHECKOUT_URL=resilient_url, TOXIPROXY_URL=system.api)
+    verdicts = _verifier_outputs(journal)
+    assert verdicts and all(verdicts.values()), [r.get("output") for r in journal["run"]]
+    [ext] = [e for e in journal.get("extensions", []) if e.get("name") == "squall"]
+    assert code == 0, (ext["verdict"], ext["reason"])
+    assert ext["timeline"]["samples"], "the control sampled checkout during the run"

@@ -116,3 +116,16 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     bad = _squall("validate", "--offline", str(good), str(broken))
     assert bad.returncode == ExitCode.INVALID
     assert f"{broken}" in bad.stderr and "not valid YAML" in bad.stderr
+
+
+def test_jsonpath_tolerance_without_jsonpath2_is_flagged(tmp_path: Path) -> None:
+    import importlib.util
+
+    path = tmp_path / "exp.yaml"
+    path.write_text(GOOD.format(port=1).replace("tolerance: true", 'tolerance: {type: jsonpath, path: "$.ok", expect: true}'))
+    problems = validate_experiment(path, offline=True)
+    if importlib.util.find_spec("jsonpath2") is None:
+        assert [p.line for p in problems] == [10]
+        assert "needs the jsonpath2 package" in problems[0].message
+    else:
+        assert problems == []
