@@ -13,16 +13,19 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Callable
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
+from squall.proxy.http import HttpObserver, looks_like_http
 from squall.proxy.toxics import Chunk, HttpError, ToxicSpec
 
 if TYPE_CHECKING:
-    from squall.proxy.http import HttpObserver
     from squall.proxy.proxy import Proxy
 
 HIGH_WATER = 1 << 20  # queued bytes per direction before reading pauses
 LOW_WATER = 1 << 18
+WRITE_HIGH_WATER = 1 << 20
+DIAL_TIMEOUT_S = 10.0  # a transport's write buffer before the other side's reading pauses
 
 
 class _Closed(Exception):
@@ -39,10 +42,9 @@ class Endpoint(asyncio.Protocol):
         self.pipe_in: Pipe | None = None  # the pipe this endpoint feeds
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # asyncio and uvloop both set TCP_NODELAY on TCP transports already.
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not subclasses
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)  # type: ignore[attr-defined]
         if self.is_client:
             self.conn.accepted()
 
@@ -79,19 +81,21 @@ class ToxicContext:
         self._timers: list[asyncio.TimerHandle] = []
 
     def now(self) -> float:
-        return self.pipe.loop.time()
+        return monotonic()
 
     async def sleep_until(self, deadline: float) -> bool:
-        """Sleep until ``deadline`` (loop time); False if the toxic was removed or changed first."""
+        """Sleep until ``deadline`` (time.monotonic); False if the toxic was removed or changed first."""
+        # time.monotonic, not loop.time(): uvloop's clock is cached per iteration in whole ms.
         loop = self.pipe.loop
         while True:
             if not self.current or self.pipe.conn.closed:
                 return False
-            if deadline <= loop.time():
+            remaining = deadline - monotonic()
+            if remaining <= 0.0:
                 return True
             fut: asyncio.Future[None] = loop.create_future()
             self.pipe.waiters.add(fut)
-            handle = loop.call_at(deadline, _wake, fut) if deadline != float("inf") else None
+            handle = loop.call_later(remaining, _wake, fut) if deadline != float("inf") else None
             try:
                 await fut
             finally:
@@ -196,7 +200,7 @@ class Pipe:
         if not self.stages and self.task is None:
             self.write(data)
             return
-        self.queue.append(Chunk(data, self.loop.time()))
+        self.queue.append(Chunk(data, monotonic()))
         self.queued += len(data)
         if self.queued > HIGH_WATER:
             self._pause("queue")
@@ -334,8 +338,6 @@ class Connection:
 
     def detect_http(self, first: bytes) -> None:
         """Parse HTTP/1.x only when the first bytes look like a request line; raw TCP stays raw."""
-        from squall.proxy.http import HttpObserver, looks_like_http
-
         self.http_decided = True
         if looks_like_http(first):
             self.http = HttpObserver(self)
@@ -356,14 +358,17 @@ class Connection:
 
     async def _dial(self) -> None:
         host, _, port = self.proxy.upstream.rpartition(":")
+        task = asyncio.current_task()
+        assert task is not None
+        give_up = self.loop.call_later(DIAL_TIMEOUT_S, task.cancel)
         try:
-            await asyncio.wait_for(
-                self.loop.create_connection(lambda: self.server, host.strip("[]"), int(port)), 10.0
-            )
-        except (OSError, ValueError, asyncio.TimeoutError):
+            await self.loop.create_connection(lambda: self.server, host.strip("[]"), int(port))
+        except (OSError, ValueError, asyncio.CancelledError):
             self.proxy.stats.refused += 1
             self.close("closed")
             return
+        finally:
+            give_up.cancel()
         if self.closed:
             if self.server.transport is not None:
                 self.server.transport.close()
