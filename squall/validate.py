@@ -130,7 +130,7 @@ def _check_python(provider: Mapping[str, Any], emit: Any) -> None:
         return
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # any import failure is the user's module, report it
+    except Exception as exc:  # noqa: BLE001 - importing a user's module may raise anything; report it
         emit(f'module "{module_name}" cannot be imported ({type(exc).__name__}: {exc})', ("provider", "module"))
         return
     exported = getattr(module, "__all__", None)
@@ -178,7 +178,7 @@ def _check_tolerance(tolerance: Any, emit: Any) -> None:
         emit(f'unknown tolerance type "{kind}" (expected one of: {", ".join(TOLERANCE_TYPES)})')
     elif kind == "regex":
         try:
-            re.compile(tolerance.get("pattern"))  # type: ignore[arg-type]
+            re.compile(str(tolerance.get("pattern")) if tolerance.get("pattern") is not None else None)  # type: ignore[type-var]
         except (TypeError, re.error) as exc:
             emit(f"tolerance pattern {tolerance.get('pattern')!r} is not a valid regex ({exc})")
     elif kind == "jsonpath":
@@ -276,7 +276,7 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
         if isinstance(provider, dict) and provider.get("type") == "python":
             try:
                 importlib.import_module(str(provider.get("module")))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - as for providers: report, don't crash
                 emitter(("controls", i))(f'control module "{provider.get("module")}" cannot be imported ({exc})')
     if uses_toxiproxy and not offline:
         configuration = {k: _resolve(v) for k, v in (doc.get("configuration") or {}).items()}

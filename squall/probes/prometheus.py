@@ -38,7 +38,7 @@ def _instant(url: str, promql: str, timeout_s: float) -> dict[str, Any]:
 
 
 def _values(data: dict[str, Any]) -> list[dict[str, Any]]:
-    kind, result = data.get("resultType"), data.get("result")
+    kind, result = data.get("resultType"), data.get("result") or []
     if kind in ("scalar", "string"):
         return [{"metric": {}, "value": float(result[1]) if kind == "scalar" else result[1]}]
     if kind == "vector":

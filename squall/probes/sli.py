@@ -52,7 +52,8 @@ class Sample:
     error: ErrorKind | None
 
 
-def _status_ok(status: int, expect_status: StatusSpec) -> bool:
+def status_ok(status: int, expect_status: StatusSpec) -> bool:
+    """True when `status` is what the caller expects (any 2xx/3xx when nothing is given)."""
     if expect_status is None:
         return 200 <= status < 400
     if isinstance(expect_status, int):
@@ -92,7 +93,7 @@ def probe_once(
         latency = (time.perf_counter() - start) * 1000.0
         return Sample(t, False, None, round(latency, 3), classify_error(exc))
     latency = (time.perf_counter() - start) * 1000.0
-    return Sample(t, _status_ok(response.status_code, expect_status), response.status_code, round(latency, 3), None)
+    return Sample(t, status_ok(response.status_code, expect_status), response.status_code, round(latency, 3), None)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -19,7 +19,7 @@ import httpx
 from squall import config
 from squall.errors import ExperimentInvalid
 from squall.probes.proxy import fetch_stats
-from squall.probes.sli import Sample, classify_error, make_client, probe_once
+from squall.probes.sli import Sample, classify_error, make_client, probe_once, status_ok
 
 #: slack around a request's window when attributing proxy events by time
 WINDOW_SLACK_S = 0.05
@@ -104,11 +104,9 @@ class Observer:
         except httpx.HTTPError as exc:
             response = None
             s = Sample(start, False, None, round((time.perf_counter() - t0) * 1000, 3), classify_error(exc))
-        else:
-            status = response.status_code
-            ok = (200 <= status < 400) if self.expect_status is None else (
-                status == self.expect_status if isinstance(self.expect_status, int) else status in self.expect_status)
-            s = Sample(start, ok, status, round((time.perf_counter() - t0) * 1000, 3), None)
+        if response is not None:
+            ok = status_ok(response.status_code, self.expect_status)
+            s = Sample(start, ok, response.status_code, round((time.perf_counter() - t0) * 1000, 3), None)
         c = Call(tag, start, time.time(), s)
         self.calls.append(c)
         return c, response

@@ -1,5 +1,6 @@
 """Verifier: the service retries a failing dependency — more attempts than requests, bounded, with backoff."""
 
+from itertools import pairwise
 from typing import Any
 
 from squall.activity import activity
@@ -12,7 +13,7 @@ __all__ = ["retries"]
 def _gaps(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Time from the end of each attempt to the start of the next one."""
     out = []
-    for prev, nxt in zip(attempts, attempts[1:]):
+    for prev, nxt in pairwise(attempts):
         prev_end = prev["ts"] + (prev.get("duration_ms") or 0) / 1000.0
         out.append({"gap_s": round(nxt["ts"] - prev_end, 3), "after_status": prev.get("status"),
                     "after_injected": bool(prev.get("injected"))})

@@ -94,7 +94,7 @@ def make_resilient_app(dependency_url: str, settings: Settings | None = None) ->
                     ra = _retry_after(r)
                     if ra is not None:
                         wait = min(ra, s.retry_after_cap_s)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 reason = type(exc).__name__
             if attempt + 1 < attempts:
                 if time.monotonic() + wait > deadline:
