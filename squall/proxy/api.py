@@ -62,6 +62,8 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return resp
     except web.HTTPMethodNotAllowed:
         return web.Response(status=405)
+    except web.HTTPException:
+        raise  # aiohttp's own answers (e.g. 413 for a body over 4 MiB)
     except ApiError as exc:
         response = _error(exc)
     except Exception:  # the proxy never crashes on bad input: log, answer 500

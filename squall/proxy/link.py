@@ -8,6 +8,7 @@ drops or reorders bytes. Toxicity is drawn once per connection per toxic.
 """
 
 import asyncio
+import logging
 import random
 import socket
 import struct
@@ -22,10 +23,13 @@ from squall.proxy.toxics import Chunk, HttpError, ToxicSpec
 if TYPE_CHECKING:
     from squall.proxy.proxy import Proxy
 
+log = logging.getLogger("squall.proxy")
+
 HIGH_WATER = 1 << 20  # queued bytes per direction before reading pauses
 LOW_WATER = 1 << 18
-WRITE_HIGH_WATER = 1 << 20
-DIAL_TIMEOUT_S = 10.0  # a transport's write buffer before the other side's reading pauses
+WRITE_HIGH_WATER = 1 << 20  # a transport's write buffer before the other side's reading pauses
+DIAL_TIMEOUT_S = 10.0
+MAX_SLEEP_S = 365 * 86400.0  # longer sleeps and timers mean "never"
 
 
 class _Closed(Exception):
@@ -95,7 +99,7 @@ class ToxicContext:
                 return True
             fut: asyncio.Future[None] = loop.create_future()
             self.pipe.waiters.add(fut)
-            handle = loop.call_later(remaining, _wake, fut) if deadline != float("inf") else None
+            handle = loop.call_later(remaining, _wake, fut) if remaining < MAX_SLEEP_S else None
             try:
                 await fut
             finally:
@@ -104,7 +108,8 @@ class ToxicContext:
                     handle.cancel()
 
     def call_later(self, delay_s: float, fn: Callable[[], None]) -> None:
-        self._timers.append(self.pipe.loop.call_later(delay_s, fn))
+        if delay_s < MAX_SLEEP_S:  # longer than a year: never, in practice
+            self._timers.append(self.pipe.loop.call_later(delay_s, fn))
 
     def close_connection(self, reason: str) -> None:
         self.pipe.conn.close(reason)
@@ -258,6 +263,9 @@ class Pipe:
                 await self._emit(chunk, 0, list(self.stages))
         except _Closed:
             pass
+        except Exception:  # a broken toxic must not hang the connection or the proxy
+            log.exception("proxy %s: toxic chain failed; closing the connection", self.conn.proxy.name)
+            self.conn.close("closed")
         finally:
             self.task = None
 

@@ -281,6 +281,12 @@ def build_attributes(cls: type[Toxic], given: object, current: Any = None) -> An
                 f"{_JSON_KIND[want]}, got {_json_type(value)} {value!r}".replace("'", '"'),
                 400,
             )
+        if want is int and not -(2**63) <= value < 2**63:
+            raise ApiError(
+                f'bad request body: attribute "{f.name}" of {cls.type_name} toxic is out of range: '
+                f"{value} (expected a 64-bit integer)",
+                400,
+            )
         values[f.name] = float(value) if want is float else value
     attrs = dataclasses.replace(base, **values)
     _check_extension_ranges(cls, attrs)

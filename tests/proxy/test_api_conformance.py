@@ -252,3 +252,19 @@ def test_reset_enables_everything_and_removes_toxics(api: Api) -> None:
     body = api.client.get("/proxies").json()
     assert all(p["enabled"] and p["toxics"] == [] for p in body.values())
     connect(body["b"]["listen"]).close()
+
+
+def test_bad_input_never_crashes_the_proxy(api: Api) -> None:
+    api.create("p", UP)
+    c = api.client
+    assert c.post("/proxies/p/toxics", json={"type": "latency", "attributes": {"latency": 10**30}}).status_code == 400
+    assert c.post("/proxies/p/toxics", json={"type": "latency", "attributes": [1]}).status_code == 400
+    assert c.post("/proxies/p/toxics", json={"type": "latency", "toxicity": "high"}).status_code == 400
+    assert c.post("/proxies/p/toxics", json=["not", "an", "object"]).status_code == 400
+    assert c.post("/proxies/p/toxics", content=b"\xff\xfe garbage").status_code == 400
+    assert c.patch("/proxies/p", json={"enabled": "yes"}).status_code == 400
+    assert c.post("/proxies", json={"name": "q", "upstream": UP, "listen": "127.0.0.1:99999"}).status_code == 500
+    # a huge but valid timer is accepted and does not disturb the proxy
+    assert c.post("/proxies/p/toxics", json={"type": "timeout", "attributes": {"timeout": 2**62}}).status_code == 200
+    assert c.get("/proxies/p").json()["toxics"][0]["attributes"] == {"timeout": 2**62}
+    assert c.get("/version").status_code == 200
