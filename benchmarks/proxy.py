@@ -157,7 +157,7 @@ def idle_memory(addr: tuple[str, int], pid: int, n: int) -> float:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _row(name: str, direct: float, proxied: float, unit: str, fmt: str = "{:.1f}") -> None:

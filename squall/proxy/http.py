@@ -31,7 +31,7 @@ def looks_like_http(first: bytes) -> bool:
 
 
 class _Request:
-    __slots__ = ("url", "headers", "run_id", "chunked", "event", "answer", "method")
+    __slots__ = ("answer", "chunked", "event", "headers", "method", "run_id", "url")
 
     def __init__(self) -> None:
         self.url = b""

@@ -310,9 +310,9 @@ class Pipe:
     def _resume(self, reason: str) -> None:
         if reason in self._paused_reasons:
             self._paused_reasons.discard(reason)
-            if not self._paused_reasons and self.src.transport is not None:
-                if not self.src.transport.is_closing():
-                    self.src.transport.resume_reading()
+            transport = self.src.transport
+            if not self._paused_reasons and transport is not None and not transport.is_closing():
+                transport.resume_reading()
 
     def shutdown(self) -> None:
         """Stop timers and the chain task (the connection is closing)."""

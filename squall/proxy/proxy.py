@@ -97,7 +97,7 @@ class Proxy:
         if server is not None:
             try:
                 await asyncio.wait_for(server.wait_closed(), 2.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _new_connection(self) -> Endpoint:

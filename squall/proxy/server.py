@@ -97,14 +97,14 @@ class ProxyServer:
         # 1. proxies first: no new faulty traffic while the API goes away
         try:
             await asyncio.wait_for(self.collection.close(), SHUTDOWN_TIMEOUT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("proxies did not stop within %.0f s", SHUTDOWN_TIMEOUT_S)
         # 2. the admin API (in-flight requests get a bounded grace period)
         if self._runner is not None:
             runner, self._runner = self._runner, None
             try:
                 await asyncio.wait_for(runner.cleanup(), SHUTDOWN_TIMEOUT_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("admin API did not stop within %.0f s", SHUTDOWN_TIMEOUT_S)
 
     def request_stop(self) -> None:

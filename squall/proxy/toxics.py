@@ -178,10 +178,10 @@ class Slicer(Toxic):
             size = avg + random.randint(-var, var) if var else avg
             await out(Chunk(data[i : i + size], chunk.ts))
             i += size
-            if i < len(data) and self.attrs.delay > 0:
-                if not await ctx.sleep_until(ctx.now() + self.attrs.delay / 1e6):
-                    await out(Chunk(data[i:], chunk.ts))
-                    return
+            pause = self.attrs.delay / 1e6
+            if i < len(data) and pause > 0 and not await ctx.sleep_until(ctx.now() + pause):
+                await out(Chunk(data[i:], chunk.ts))  # toxic removed: the rest in one piece
+                return
 
 
 class LimitData(Toxic):
@@ -226,8 +226,8 @@ class HttpError(Toxic):
         """Decide for one request: the first ``first_n``, else a ``rate`` share."""
         if self.attrs.first_n > 0:
             self.answered += 1
-            return self.answered <= self.attrs.first_n
-        return random.random() < self.attrs.rate
+            return bool(self.answered <= self.attrs.first_n)
+        return bool(random.random() < self.attrs.rate)
 
 
 REGISTRY: dict[str, type[Toxic]] = {

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from aiohttp import web
+from proxy_helpers import Api
 
 from squall.background import serve_app
-from proxy_helpers import Api
 from squall.proxy import RunningProxy, run_in_thread
 
 

@@ -39,7 +39,7 @@ def recv_exactly(sock: socket.socket, n: int, deadline_s: float = 10.0) -> bytes
         sock.settimeout(max(0.01, end - time.monotonic()))
         try:
             chunk = sock.recv(min(65536, n - len(buf)))
-        except socket.timeout:
+        except TimeoutError:
             break
         if not chunk:
             break

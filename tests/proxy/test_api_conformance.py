@@ -8,7 +8,6 @@ extends them with the bad value and what was expected.
 import socket
 
 import pytest
-
 from proxy_helpers import Api, connect
 
 UP = "127.0.0.1:9"  # never dialled by these cases

@@ -56,7 +56,7 @@ def test_serve_explains_a_port_in_use() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        result = subprocess.run([*SERVE, "--port", str(port)], capture_output=True, text=True, timeout=30)
+        result = subprocess.run([*SERVE, "--port", str(port)], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 5
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
@@ -67,11 +67,11 @@ def test_serve_rejects_a_bad_config_before_serving(tmp_path: Path) -> None:
     config.write_text(json.dumps([{"name": "x", "listen": "127.0.0.1:0"}]))
     start = time.monotonic()
     result = subprocess.run([*SERVE, "--port", "0", "--config", str(config)],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 4
     assert "missing required field: upstream at proxy 1" in result.stderr
     config.write_text("{not json")
     result = subprocess.run([*SERVE, "--port", "0", "--config", str(config)],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 4 and "is not JSON" in result.stderr
     assert time.monotonic() - start < 30

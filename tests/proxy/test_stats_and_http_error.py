@@ -4,7 +4,6 @@ import time
 
 import httpx
 import pytest
-
 from proxy_helpers import Api, connect, recv_exactly
 
 

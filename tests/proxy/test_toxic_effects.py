@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from proxy_helpers import Api, connect, recv_exactly
 
 
