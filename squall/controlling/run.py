@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from squall import __version__, config
-from squall.cleanup import cleanup
+from squall.cleanup import cleanup, undo
 from squall.controlling import journal as jr
 from squall.controlling import verdict as vd
 from squall.controlling.guard import SignalGuard
 from squall.controlling.settings import ControlSettings
 from squall.controlling.stopconditions import evaluate
 from squall.controlling.timeline import Timeline
+from squall.errors import SquallError
 from squall.ledger import Ledger
 
 logger = logging.getLogger("chaostoolkit.squall")
@@ -64,6 +65,7 @@ class ControlledRun:
         self.schedule: Any = None
         self.finished = False
         self._seen: set[int] = set()
+        self._swept: set[str] = set()
         self._lock = threading.RLock()
         self._cleanup_lock = threading.Lock()
         self.watch = vd.TrafficWatch()
@@ -179,7 +181,7 @@ class ControlledRun:
         self.guard.interrupt_main(self.abort_reason)
 
     def _on_signal(self, name: str) -> None:
-        if not self.finished:
+        if not self.finished and self.abort_reason is None:  # an abort already removed them
             logger.warning("squall: %s received, removing this run's faults", name)
         self.remove_faults()
 
@@ -197,12 +199,32 @@ class ControlledRun:
                 else:
                     logger.error("squall: could not remove %s: %s", result.entry.description, result.message)
 
+    def sweep(self) -> None:
+        """Undo again what may have raced with an interrupt: faults struck as failed-to-apply, and after a
+        signal or abort also those removed while an action was still in flight (undo is idempotent)."""
+        interrupted = bool(self.guard.received or self.abort_reason)
+        with self._cleanup_lock:
+            for entry in self.ledger.entries(self.run_id):
+                if entry.id in self._swept or entry.is_open:
+                    continue
+                if entry.outcome == "failed-to-apply" or (interrupted and entry.outcome == "cleaned-up"):
+                    self._swept.add(entry.id)
+                    try:
+                        message = undo(entry)
+                    except SquallError as exc:
+                        if entry.outcome == "failed-to-apply":
+                            continue  # never applied, and nothing there to remove
+                        self.cleanup_log.append({"description": entry.description, "removed": False, "message": str(exc)})
+                        continue
+                    logger.info("squall: swept %s (%s)", entry.description, message)
+
     # -- the end -------------------------------------------------------------------
     def finish(self, journal: dict[str, Any]) -> None:
         """Stop sampling, remove what is left, decide the verdict and write it into the journal."""
         self.guard.raise_allowed = False
         self.timeline.stop()
         self.remove_faults()
+        self.sweep()
         self.finished = True
         self.ended = time.time()
         for phase in self.phases:
@@ -285,5 +307,6 @@ class ControlledRun:
         self.timeline.stop()
         try:
             self.remove_faults()
+            self.sweep()
         finally:
             self.guard.restore()

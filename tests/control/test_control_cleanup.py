@@ -36,7 +36,7 @@ def _open_entries() -> list:
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_signal_mid_fault_removes_it_and_writes_the_journal(proxied: Proxied, start_chaos, signame: str, attempt: int) -> None:
     run: ChaosRun = start_chaos(_latency_experiment(proxied, wait_action(30)))
-    wait_for(lambda: proxied.client.toxics("svc"), timeout=30)
+    wait_for(lambda: proxied.client.toxics("svc") and "Action: hold" in run.output, timeout=30)
     sent = time.monotonic()
     run.proc.send_signal(getattr(signal, signame))
     wait_for(lambda: not proxied.client.toxics("svc"), timeout=10, step=0.02)
@@ -55,12 +55,27 @@ def test_signal_mid_fault_removes_it_and_writes_the_journal(proxied: Proxied, st
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("attempt", REPEAT)
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_signal_racing_the_fault_action_leaves_nothing_behind(proxied: Proxied, start_chaos, signame: str, attempt: int) -> None:
+    """The signal lands as soon as the toxic exists, often while the action's own request is still in flight."""
+    run: ChaosRun = start_chaos(_latency_experiment(proxied, wait_action(30)))
+    wait_for(lambda: proxied.client.toxics("svc"), timeout=30, step=0.005)
+    run.proc.send_signal(getattr(signal, signame))
+    assert run.wait(30) != 0
+    proxied.assert_clean()
+    assert _open_entries() == []
+    assert run.journal()["status"] == "interrupted"
+    assert run.squall()["verdict"] == "inconclusive"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_signal_removes_faults_even_while_an_activity_swallows_the_interrupt(proxied: Proxied, start_chaos, signame: str) -> None:
     exp = _latency_experiment(proxied, wait_action(4, stubborn=True))
     exp["method"].append(action("hang svc", TOX, "add_timeout", proxy="svc"))
     run: ChaosRun = start_chaos(exp)
-    wait_for(lambda: proxied.client.toxics("svc"), timeout=30)
+    wait_for(lambda: proxied.client.toxics("svc") and "Action: hold" in run.output, timeout=30)
     run.proc.send_signal(getattr(signal, signame))
     wait_for(lambda: not proxied.client.toxics("svc"), timeout=10, step=0.02)
     assert run.proc.poll() is None, "faults must be removed while the main thread is still blocked"
