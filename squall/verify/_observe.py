@@ -128,16 +128,25 @@ class Observer:
         else:
             counted = []
             for e in events:
-                for c in self.calls:
-                    if c.start - WINDOW_SLACK_S <= e["ts"] <= c.end + WINDOW_SLACK_S:
-                        c.attempts.append(e)
-                        counted.append(e)
-                        break
+                owner = _owner(self.calls, float(e["ts"]))
+                if owner is not None:
+                    owner.attempts.append(e)
+                    counted.append(e)
             mode = "time-window"
         for c in self.calls:
             c.attempts.sort(key=lambda e: e["ts"])
         return {"attribution": mode, "dependency_events": len(counted), "events_seen": len(events),
                 "connections": stats.get("connections", {})}
+
+
+def _owner(calls: list[Call], ts: float) -> Call | None:
+    """The call whose start..end holds `ts`; else the nearest one within the slack."""
+    inside = [c for c in calls if c.start <= ts <= c.end]
+    if inside:
+        return max(inside, key=lambda c: c.start)
+    near = [(min(abs(ts - c.start), abs(ts - c.end)), i) for i, c in enumerate(calls)]
+    near = [(d, i) for d, i in near if d <= WINDOW_SLACK_S]
+    return calls[min(near)[1]] if near else None
 
 
 def event_brief(e: Mapping[str, Any]) -> dict[str, Any]:

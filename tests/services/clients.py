@@ -31,6 +31,7 @@ class Settings:
     deadline_s: float = 3.0
     breaker_threshold: int = 3
     breaker_cooldown_s: float = 1.0
+    forward_run_id: bool = True  # False: like a service that drops trace headers
 
 
 class Breaker:
@@ -103,7 +104,7 @@ def make_resilient_app(dependency_url: str, settings: Settings | None = None) ->
         return None, reason
 
     async def checkout(request: web.Request) -> web.Response:
-        headers = {k: v for k, v in request.headers.items() if k == RUN_ID_HEADER}
+        headers = {k: v for k, v in request.headers.items() if k == RUN_ID_HEADER and s.forward_run_id}
         if not breaker.allow():
             return _fallback("circuit open")
         half_open = breaker.opened_at is not None
