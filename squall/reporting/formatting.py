@@ -71,7 +71,7 @@ def percent(share: float | None) -> str:
     if share is None:
         return "—"
     text = f"{share * 100:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + "%"
+    return (text.removesuffix(".0")) + "%"
 
 
 def scalar(value: Any) -> str:
@@ -140,7 +140,8 @@ def tolerance(tol: Any) -> str:
             text += f" (count {scalar(tol['count'])})"
         return text
     if kind == "probe":
-        provider = tol.get("provider") if isinstance(tol.get("provider"), Mapping) else {}
+        raw = tol.get("provider")
+        provider: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         func = ".".join(str(p) for p in (provider.get("module"), provider.get("func")) if p)
         return f"checked by probe {tol.get('name') or func or '(unnamed)'}"
     return compact(tol)
@@ -166,6 +167,8 @@ def evidence_value(key: str, value: Any) -> str:
     if isinstance(value, (int, float)):
         if _SHARE_WORDS.search(str(key)) and 0 <= value <= 1 and not str(key).endswith("_s"):
             return percent(value)
+        if isinstance(value, float) and abs(value) < 100 and math.isfinite(value):
+            return f"{value:.2f}".rstrip("0").rstrip(".")
         return number(value, 2)
     return compact(value, 400)
 

@@ -91,4 +91,4 @@ def render_junit(report: Report) -> bytes:
             ET.SubElement(props, "property", name=name, value=_clean(value))
     suite.insert(0, props)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -14,6 +14,7 @@ Three sources, applied to every string that reaches an artifact:
   (configuration ``squall_mask_patterns`` or ``squall report --mask``).
 """
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -28,10 +29,11 @@ SECRET_KEY_RE = re.compile(
     r"private[_-]?key|credential|auth(orization)?|cookie|session[_-]?id|client[_-]?secret)"
 )
 
-#: (name, pattern, replacement) — replacement may use groups
-DEFAULT_PATTERNS: tuple[tuple[str, str, str], ...] = (
-    ("url-password", r"\b([a-zA-Z][a-zA-Z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@", r"\1\2:" + MASK + "@"),
-    ("bearer", r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*", r"\1\2" + MASK),
+#: (name, pattern, replacement, hints): a rule runs only on text holding one of its (lower-case) hints,
+#: which keeps masking a 10,000-activity journal fast; replacement may use groups
+DEFAULT_PATTERNS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("url-password", r"\b([a-zA-Z][a-zA-Z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@", r"\1\2:" + MASK + "@", ("@",)),
+    ("bearer", r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*", r"\1\2" + MASK, ("bearer", "basic")),
     (
         "key-value",
         (
@@ -39,8 +41,9 @@ DEFAULT_PATTERNS: tuple[tuple[str, str, str], ...] = (
             r"(\\?[\"']?\s*[=:]\s*\\?[\"']?)(?!\[masked\])([^\s&\"',;}\\]+)"
         ),
         r"\1\2" + MASK,
+        ("pass", "pwd", "secret", "token", "key"),
     ),
-    ("jwt", r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}", MASK),
+    ("jwt", r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}", MASK, ("eyj",)),
     (
         "api-key",
         (
@@ -48,11 +51,14 @@ DEFAULT_PATTERNS: tuple[tuple[str, str, str], ...] = (
             r"xox[abprs]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35})\b"
         ),
         MASK,
+        ("akia", "sk-", "gh", "xox", "aiza"),
     ),
-    ("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", MASK),
+    ("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", MASK, ("@",)),
 )
 
 MIN_SECRET_LEN = 3  # shorter literal "secrets" would mask random letters everywhere
+CACHE_MAX_LEN = 256  # short strings (names, targets, statuses) repeat: remember their masked form
+CACHE_SIZE = 100_000
 
 
 @dataclass
@@ -64,42 +70,62 @@ class Masker:
     patterns: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._rules: list[tuple[re.Pattern[str], str]] = [
-            (re.compile(p), r) for _, p, r in DEFAULT_PATTERNS
+        self._rules: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
+            (re.compile(p), r, hints) for _, p, r, hints in DEFAULT_PATTERNS
         ]
         for pattern in self.patterns:
-            self._rules.append((re.compile(pattern), MASK))
-        literal = sorted((v for v in self.values if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
-        self._literal = re.compile("|".join(map(re.escape, literal))) if literal else None
+            self._rules.append((re.compile(pattern), MASK, ()))
+        literal = {v for v in self.values if len(v) >= MIN_SECRET_LEN}
+        literal |= {json.dumps(v)[1:-1] for v in literal}  # as it appears inside JSON text
+        ordered = sorted(literal, key=len, reverse=True)
+        self._literal = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._keys = {k.lower() for k in self.key_names}
+        self._cache: dict[str, str] = {}
+        self._key_cache: dict[str, bool] = {}
+        self.memo: dict[Any, Any] = {}  # for callers: results computed with this masker's rules
 
     def is_secret_key(self, key: object) -> bool:
         """Whether a mapping key names a secret (declared or by its look)."""
         text = str(key)
-        return text.lower() in self._keys or bool(SECRET_KEY_RE.search(text))
+        known = self._key_cache.get(text)
+        if known is None:
+            known = text.lower() in self._keys or bool(SECRET_KEY_RE.search(text))
+            if len(self._key_cache) < CACHE_SIZE:
+                self._key_cache[text] = known
+        return known
 
     def text(self, value: str) -> str:
         """The string with every secret value and pattern match replaced by the mask."""
         if not value:
             return value
+        short = len(value) <= CACHE_MAX_LEN
+        if short:
+            cached = self._cache.get(value)
+            if cached is not None:
+                return cached
+        masked = value
         if self._literal is not None:
-            value = self._literal.sub(MASK, value)
-        for regex, repl in self._rules:
-            value = regex.sub(repl, value)
-        return value
+            masked = self._literal.sub(MASK, masked)
+        lowered = masked.lower()
+        for regex, repl, hints in self._rules:
+            if not hints or any(h in lowered for h in hints):
+                masked = regex.sub(repl, masked)
+        if short and len(self._cache) < CACHE_SIZE:
+            self._cache[value] = masked
+        return masked
 
-    def value(self, obj: Any, key: object = None) -> Any:
-        """A copy of a JSON-like value with secrets masked (values under secret keys entirely)."""
-        if key is not None and self.is_secret_key(key) and obj not in (None, "", [], {}):
+    def value(self, obj: Any, key: object = None, text: bool = True) -> Any:
+        """A copy of a JSON-like value with values under secret keys masked (and strings, if ``text``)."""
+        if key is not None and obj not in (None, "", [], {}) and self.is_secret_key(key):
             if isinstance(obj, Mapping) and obj.get("type") in ("env", "vault"):
-                return {k: self.value(v) for k, v in obj.items()}  # a reference, not the secret
+                return {k: self.value(v, None, text) for k, v in obj.items()}  # a reference, not the secret
             return MASK
         if isinstance(obj, str):
-            return self.text(obj)
+            return self.text(obj) if text else obj
         if isinstance(obj, Mapping):
-            return {str(k): self.value(v, k) for k, v in obj.items()}
+            return {str(k): self.value(v, k, text) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
-            return [self.value(v) for v in obj]
+            return [self.value(v, None, text) for v in obj]
         return obj
 
 

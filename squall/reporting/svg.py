@@ -24,11 +24,11 @@ LEFT, RIGHT, TOP, BOTTOM = 64, 16, 22, 34
 
 def _nice_step(span: float, target_ticks: int = 8) -> float:
     raw = max(span, 1e-9) / target_ticks
-    power = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
+    power = 10.0 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
         if raw <= m * power:
             return m * power
-    return 10 * power
+    return 10.0 * power
 
 
 def _x_ticks(t0: float, t1: float, x: Callable[[float], float]) -> str:

@@ -3,12 +3,13 @@
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import NamedTuple
 
 MAX_BUCKETS = 600
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     """One SLI request: when, against which target, whether it succeeded, its status and latency."""
 
     t: float
@@ -111,7 +112,7 @@ def build(
     max_buckets: int = MAX_BUCKETS,
 ) -> Timeline | None:
     """Bucket samples per target (at most ``max_buckets``) and compute exact segment statistics."""
-    rows = sorted(samples, key=lambda s: s.t)
+    rows = sorted(samples, key=itemgetter(0))  # by time only: equal times keep their order
     if not rows:
         return None
     start, end = rows[0].t, rows[-1].t
@@ -135,9 +136,15 @@ def build(
     for target, items in per_target.items():
         slots: list[list[Sample]] = [[] for _ in range(count)]
         segments: dict[str, list[Sample]] = {}
+        last = count - 1
         for s in items:
-            slots[min(count - 1, int((s.t - start) / step))].append(s)
-            segments.setdefault(_segment_of(s.t, closed), []).append(s)
+            i = int((s.t - start) / step)
+            slots[min(last, i)].append(s)
+        if closed:
+            for s in items:
+                segments.setdefault(_segment_of(s.t, closed), []).append(s)
+        else:
+            segments["whole run"] = items
         buckets = []
         for i, slot in enumerate(slots):
             if not slot:

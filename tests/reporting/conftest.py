@@ -81,7 +81,7 @@ def chaos_journal(tmp_path: Path) -> Callable[..., dict[str, Any]]:
         out = subprocess.run(
             [str(BIN / "chaos"), "--no-log-file", "--no-version-check", "--settings", str(settings),
              "run", "--journal-path", str(journal), str(exp_path)],
-            cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=timeout,
+            cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
         )
         assert journal.exists(), out.stdout[-3000:] + out.stderr[-3000:]
         return json.loads(journal.read_text())

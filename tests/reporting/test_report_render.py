@@ -39,9 +39,10 @@ def test_passed_run_shows_verdict_timeline_evidence_and_exact_numbers(tmp_path: 
     assert "during fault" in page.text and "before fault" in page.text and "after fault" in page.text
     # Tolerances as human text, evidence readable (no Python reprs), timings with ms precision.
     assert "success_rate in [0.95, 1]" in page.text
-    assert "attempts per request" in page.text and "2.40" in page.text
+    assert "attempts per request 2.4 " in page.text
+    assert "backoff gaps (ms) 102, 206, 410, 98.7, 199, 402" in page.text
     assert "fallback share 93%" in page.text
-    assert "time to recover (s) 1.80" in page.text
+    assert "time to recover (s) 1.8" in page.text
     assert "{'" not in page.text and "None" not in page.text
     assert "12.0 ms" in page.text  # the latency action took 0.012 s
     assert "0 seconds" not in page.text
@@ -131,6 +132,7 @@ ODD_JOURNALS = [
                        "during": [{"probes": None}, None, {"activity": {}, "tolerance_met": "yes"}]}},
     {"extensions": [{"name": "squall", "verdict": "weird", "score": "high", "started": "then",
                      "timeline": {"samples": [["x"], None, [1, 2], [1.0, None, 1, "200", "fast", 7],
+                                              [3.0, "a", 1, None, 5.0, None], [3.0, "a", 1, 200, 4.0, None],
                                               [2.0, "a", 0, None, None, "timeout"]]},
                      "fault_windows": [None, {"start": None}, {"start": 1.5, "end": None}],
                      "stop_events": [{"t": "later"}], "checks": [{"kind": "verifier", "evidence": [1, 2]},

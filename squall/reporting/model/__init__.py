@@ -33,19 +33,36 @@ from squall.reporting.verdict import decide
 __all__ = ["CheckKind", "Report", "Verdict", "build", "extension", "slug"]
 
 
+def _sample(row: Any, masker: Masker) -> tl.Sample | None:
+    """One timeline row ``[t, target, ok, status, latency_ms, error]``, or None when unusable."""
+    if not isinstance(row, (list, tuple)) or len(row) < 3:
+        return None
+    t = num(row[0])
+    if t is None:
+        return None
+    n = len(row)
+    status = row[3] if n > 3 and type(row[3]) is int else None
+    latency = num(row[4]) if n > 4 else None
+    error = masker.text(str(row[5])) if n > 5 and row[5] not in (None, "") else None
+    return tl.Sample(t, masker.text(str(row[1])), bool(row[2]), status, latency, error)
+
+
 def _timeline(ext: Mapping[str, Any], windows: list[FaultWindow], masker: Masker) -> tl.Timeline | None:
     data = as_dict(ext.get("timeline"))
     samples = []
+    names: dict[str, str] = {}
     for row in as_list(data.get("samples")):
-        if not isinstance(row, (list, tuple)) or len(row) < 3:
-            continue
-        t = num(row[0])
-        if t is None:
-            continue
-        status = row[3] if len(row) > 3 and isinstance(row[3], int) and not isinstance(row[3], bool) else None
-        latency = num(row[4]) if len(row) > 4 else None
-        error = masker.text(str(row[5])) if len(row) > 5 and row[5] not in (None, "") else None
-        samples.append(tl.Sample(t, masker.text(str(row[1])), bool(row[2]), status, latency, error))
+        # Fast path for the control's well-formed rows; anything else goes through the careful reader.
+        if type(row) is list and len(row) == 6 and type(row[0]) is float and type(row[1]) is str \
+                and type(row[4]) is float and (row[3] is None or type(row[3]) is int):
+            error = row[5]
+            target = names.get(row[1])
+            if target is None:
+                target = names[row[1]] = masker.text(row[1])
+            samples.append(tl.Sample(row[0], target, bool(row[2]), row[3], row[4],
+                                     masker.text(str(error)) if error else None))
+        elif (sample := _sample(row, masker)) is not None:
+            samples.append(sample)
     return tl.build(samples, [(w.start, w.end) for w in windows if w.start is not None],
                     interval_s=num(data.get("interval_s")))
 

@@ -10,10 +10,22 @@ from squall.reporting.model.reading import as_dict, as_list, num, ts
 from squall.reporting.records import Activity
 
 MAX_OUTPUT_CHARS = 8000
+INLINE_JSON_CHARS = 120
 
 
 def provider_text(definition: Mapping[str, Any], masker: Masker) -> str:
     """What an activity called, on one line: ``module.func(arg=...)``, ``GET url``, ``path args``."""
+    try:
+        key = ("provider", json.dumps([definition.get("provider"), definition.get("ref")], sort_keys=True))
+    except (TypeError, ValueError):
+        return _provider_text(definition, masker)
+    text = masker.memo.get(key)  # experiments repeat the same provider many times
+    if text is None:
+        text = masker.memo[key] = _provider_text(definition, masker)
+    return str(text)
+
+
+def _provider_text(definition: Mapping[str, Any], masker: Masker) -> str:
     provider = as_dict(definition.get("provider"))
     kind = provider.get("type")
     args = as_dict(masker.value(as_dict(provider.get("arguments"))))
@@ -43,7 +55,10 @@ def output_text(value: Any, masker: Masker) -> tuple[str, int]:
         text = value
     else:
         try:
-            text = json.dumps(masker.value(value), indent=2, ensure_ascii=False, default=str)
+            shown = masker.value(value, text=False)
+            text = json.dumps(shown, ensure_ascii=False, default=str)  # the C encoder: fast
+            if len(text) > INLINE_JSON_CHARS:  # long: indent it for reading (the slower encoder)
+                text = json.dumps(shown, indent=2, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             text = str(value)
     text = masker.text(text)
@@ -99,7 +114,7 @@ def activities_of(journal: Mapping[str, Any], masker: Masker) -> list[Activity]:
         ("steady state after", as_list(as_dict(steady.get("after")).get("probes"))),
         ("rollbacks", as_list(journal.get("rollbacks"))),
     ]
-    out = []
+    out: list[Activity] = []
     for phase, entries in groups:
         out.extend(activity(as_dict(e), phase, masker) for e in entries)
     return out

@@ -21,8 +21,8 @@ def _value(key: str, value: Any, t0: float | None) -> str:
     n = num(value)
     if n is not None and 1e9 <= n <= 1e11 and (k in _TIME_KEYS or k.endswith(("_at", "_ts"))):
         return fmt.offset(n, t0) if t0 is not None else fmt.clock(n)
-    if isinstance(value, list) and not value:
-        return "none"
+    if value is None or (isinstance(value, list) and not value):
+        return "none" if value is not None else "—"
     return fmt.evidence_value(k, value)
 
 
@@ -127,9 +127,9 @@ def checks_of(journal: Mapping[str, Any], ext: Mapping[str, Any], masker: Masker
     """Steady-state checks from the journal, then the control's checks, then verifier outputs not yet seen."""
     steady = as_dict(journal.get("steady_states"))
     checks: list[Check] = []
-    for key, kind in (("before", CheckKind.BEFORE), ("after", CheckKind.AFTER)):
+    for key, when in (("before", CheckKind.BEFORE), ("after", CheckKind.AFTER)):
         for entry in as_list(as_dict(steady.get(key)).get("probes")):
-            checks.append(_probe_check(as_dict(entry), kind, masker))
+            checks.append(_probe_check(as_dict(entry), when, masker))
     during: dict[str, list[Check]] = {}
     for state in as_list(steady.get("during")):
         entries = as_list(as_dict(state).get("probes")) if "probes" in as_dict(state) else [state]
@@ -152,7 +152,7 @@ def checks_of(journal: Mapping[str, Any], ext: Mapping[str, Any], masker: Masker
         seen.add((kind, name))
     for entry in map(as_dict, as_list(journal.get("run"))):
         definition = as_dict(entry.get("activity"))
-        output = entry.get("output")
+        output = as_dict(entry.get("output"))
         module = str(as_dict(definition.get("provider")).get("module") or "")
         name = masker.text(str(definition.get("name") or module or "verifier"))
         if _is_verifier_result(output):
