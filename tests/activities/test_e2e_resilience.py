@@ -34,10 +34,10 @@ def _action(func: str, **arguments: Any) -> dict[str, Any]:
 def _method(fault: str, url: str) -> list[dict[str, Any]]:
     if fault == "latency":
         return [_action("add_latency", proxy="payments", latency_ms=2500),
-                _verifier("timeout", url=url, budget_ms=1500, requests=2)]
+                _verifier("timeout", url=url, budget_ms=1500, requests=1)]
     if fault == "hang":
         return [_action("add_timeout", proxy="payments", timeout_ms=0),
-                _verifier("timeout", url=url, budget_ms=1500, requests=2, give_up_s=2.5)]
+                _verifier("timeout", url=url, budget_ms=1500, requests=1, give_up_s=2.5)]
     if fault == "reset":
         return [_action("reset_peer", proxy="payments", timeout_ms=0),
                 _verifier("fallback", url=url, header="X-Fallback", requests=4)]
@@ -68,7 +68,7 @@ def _experiment(fault: str, url: str, api: str) -> dict[str, Any]:
         "steady-state-hypothesis": {"title": "checkout answers", "probes": [{
             "type": "probe", "name": "checkout-slo", "tolerance": True,
             "provider": {"type": "python", "module": "squall.probes.sli", "func": "meets_slo",
-                         "arguments": {"url": url, "requests": 3, "max_p95_ms": 1000, "timeout_s": 1.0}}}]},
+                         "arguments": {"url": url, "requests": 2, "max_p95_ms": 1000, "timeout_s": 1.0}}}]},
         "method": _method(fault, url),
         "rollbacks": [_action("heal", proxy="payments")],
     }
