@@ -114,3 +114,34 @@ def test_every_other_toxic_is_accepted(system: System) -> None:
     assert applied[4]["toxic"]["toxicity"] == 0.5
     assert len(Ledger(config.ledger_path()).open_entries()) == 5
     assert tp.heal("payments", configuration=cfg)["ledger_struck"] == 5
+
+
+def test_http_error_against_toxiproxy_server_fails_before_applying() -> None:
+    from aiohttp import web
+
+    from squall.background import serve_app
+
+    posted: list[str] = []
+
+    def fake_toxiproxy_server() -> web.Application:
+        async def version(request: web.Request) -> web.Response:
+            return web.json_response({"version": "2.9.0"})
+
+        async def proxies(request: web.Request) -> web.Response:
+            return web.json_response({"payments": {"name": "payments", "enabled": True, "toxics": []}})
+
+        async def add_toxic(request: web.Request) -> web.Response:
+            posted.append(request.path)
+            return web.json_response({"error": "invalid toxic type", "status": 400}, status=400)
+
+        app = web.Application()
+        app.router.add_get("/version", version)
+        app.router.add_get("/proxies", proxies)
+        app.router.add_post("/proxies/{name}/toxics", add_toxic)
+        return app
+
+    with serve_app(fake_toxiproxy_server) as url:
+        with pytest.raises(ActivityFailed, match='needs squall\'s embedded proxy, but .* is "2.9.0"'):
+            tp.add_http_error("payments", configuration={"toxiproxy_url": url})
+    assert posted == []
+    assert Ledger(config.ledger_path()).entries() == []
