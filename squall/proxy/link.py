@@ -17,6 +17,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
+from squall.proxy import splice
 from squall.proxy.http import HttpObserver, looks_like_http
 from squall.proxy.toxics import Chunk, HttpError, ToxicSpec
 
@@ -148,6 +149,7 @@ class Pipe:
         self._drain: asyncio.Future[None] | None = None
         self._dst_paused = False
         self.early: list[bytes | None] = []
+        self.splicer: splice.Splicer | None = None
 
     def connected(self) -> None:
         """The destination is connected: pass on what arrived meanwhile, then read on."""
@@ -174,6 +176,8 @@ class Pipe:
         self.stages = [
             self.contexts[id(s)] for s in specs if self.contexts[id(s)].active and s.toxic.touches_bytes
         ]
+        if self.stages:
+            self._stop_splice()
         for fut in list(self.waiters):
             _wake(fut)
         if self.queue and self.task is None and not self.conn.closed:
@@ -204,6 +208,8 @@ class Pipe:
                 return
         if not self.stages and self.task is None:
             self.write(data)
+            if len(data) >= splice.SPLICE_AFTER and splice.AVAILABLE:
+                self._start_splice()
             return
         self.queue.append(Chunk(data, monotonic()))
         self.queued += len(data)
@@ -225,6 +231,44 @@ class Pipe:
         self.queue.append(None)
         if self.task is None:
             self.task = self.loop.create_task(self._run())
+
+    def count(self, n: int) -> None:
+        """Count ``n`` bytes forwarded in this direction."""
+        if self.upstream:
+            self.conn.proxy.stats.bytes_up += n
+        else:
+            self.conn.proxy.stats.bytes_down += n
+
+    # -- zero-copy ------------------------------------------------------------
+    def _start_splice(self) -> None:
+        conn, dst = self.conn, self.dst.transport
+        if conn.http is not None or not conn.http_decided or conn.closed or self.splicer is not None:
+            return
+        if dst is None or dst.get_write_buffer_size() > 0:
+            return
+        try:
+            self.splicer = splice.Splicer(self)
+        except OSError:
+            return  # too many open files, no socket object: stay on the normal path
+        self._pause("splice")
+
+    def _stop_splice(self) -> None:
+        """Back to the normal path (a toxic arrived); bytes in the kernel pipe are forwarded first."""
+        if self.splicer is not None:
+            left, self.splicer = self.splicer.stop(), None
+            if left:
+                self.write(left)
+            self._resume("splice")
+
+    def splice_ended(self, left: bytes, how: str) -> None:
+        """The splicer stopped on its own: the source closed (``eof``) or failed."""
+        self.splicer = None
+        if left:
+            self.write(left)
+        if how == "eof":
+            self.feed_eof()  # the source transport stays paused: it has nothing more to read
+        else:
+            self.conn.close(how)
 
     def write(self, data: bytes) -> None:
         """Write to the destination and count the bytes."""
@@ -315,7 +359,10 @@ class Pipe:
                 transport.resume_reading()
 
     def shutdown(self) -> None:
-        """Stop timers and the chain task (the connection is closing)."""
+        """Stop timers, splicing and the chain task (the connection is closing)."""
+        if self.splicer is not None:
+            self.splicer.stop()
+            self.splicer = None
         for ctx in self.contexts.values():
             ctx.stop()
         for fut in list(self.waiters):

@@ -8,6 +8,8 @@ import time
 import pytest
 from proxy_helpers import Api, connect, recv_exactly
 
+from squall.proxy import RunningProxy, splice
+
 
 def _rtt(sock: socket.socket, payload: bytes = b"ping") -> float:
     start = time.monotonic()
@@ -162,3 +164,25 @@ def test_dead_upstream_accepts_then_closes(admin: Api) -> None:
         assert recv_exactly(s, 1, deadline_s=5) == b""
     stats = admin.client.get("/proxies/p/stats").json()
     assert stats["connections"]["refused"] == 1
+
+
+def test_bulk_stream_switches_between_zero_copy_and_toxics_losing_nothing(
+    admin: Api, echo_upstream: str, proxy: RunningProxy
+) -> None:
+    listen = _proxy(admin, echo_upstream)
+    data = os.urandom(8_000_000)
+    conn = None
+    with connect(listen) as s:
+        threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
+        got = recv_exactly(s, 2_000_000, deadline_s=20)
+        conns = list(proxy.server.collection.get("p").connections)
+        if splice.AVAILABLE:
+            assert any(c.up.splicer or c.down.splicer for c in conns), "bulk data should be spliced"
+        conn = conns[0]
+        admin.toxic("p", type="latency", attributes={"latency": 5})  # leaves zero-copy mid-stream
+        admin.toxic("p", type="slicer", stream="upstream", attributes={"average_size": 5000, "delay": 0})
+        got += recv_exactly(s, 2_000_000, deadline_s=20)
+        assert conn.down.splicer is None
+        admin.client.post("/reset")
+        got += recv_exactly(s, len(data) - len(got), deadline_s=20)
+    assert got == data
