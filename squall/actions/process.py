@@ -95,6 +95,26 @@ def _find(pid_file: str | None, name_pattern: str | None, max_processes: int) ->
     return pids
 
 
+def _state(pid: int) -> str | None:
+    """The process state letter (R, S, T, Z, ...) from /proc, None if gone."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[0] if fields else None
+
+
+def _wait_stopped(pid: int, timeout_s: float = 2.0) -> bool:
+    """Wait (bounded) until the kernel shows the process stopped: SIGSTOP is delivered asynchronously."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _state(pid) in ("T", "t", None):
+            return True
+        time.sleep(0.005)
+    return False
+
+
 def _describe(pid: int) -> dict[str, Any]:
     return {"pid": pid, "cmdline": _cmdline(pid)[:200]}
 
@@ -151,6 +171,8 @@ def stop_process(
                 ledger.strike(entry.id, outcome="failed-to-apply")
                 raise SquallError(f"cannot stop pid {pid}: {exc.strerror}") from exc
             entries.append(entry)
+            if not _wait_stopped(pid):
+                logger.warning("process %s did not show as stopped within 2 s", pid)
         if duration_s > 0:
             time.sleep(duration_s)
     finally:

@@ -176,16 +176,18 @@ def wait_action(seconds: float, stubborn: bool = False) -> dict[str, Any]:
 def start_chaos(tmp_path: Path) -> Iterator[Callable[..., ChaosRun]]:
     runs: list[ChaosRun] = []
 
-    def start(exp: dict[str, Any], *args: str, env: dict[str, str] | None = None) -> ChaosRun:
+    def start(exp: dict[str, Any], *args: str, env: dict[str, str] | None = None, settings: dict[str, Any] | None = None) -> ChaosRun:
         path = tmp_path / f"experiment-{len(runs)}.json"
         path.write_text(json.dumps(exp))
         journal = tmp_path / f"journal-{len(runs)}.json"
         full_env = {**os.environ, "PYTHONPATH": str(HERE), "SQUALL_REPORT_DIR": str(tmp_path / "report"), **(env or {})}
         log = tmp_path / f"chaos-{len(runs)}.log"
-        settings = tmp_path / "no-settings.yaml"
+        settings_path = tmp_path / f"settings-{len(runs)}.yaml"
+        if settings is not None:
+            settings_path.write_text(json.dumps(settings))  # JSON is YAML
         with open(log, "w") as out:
             proc = subprocess.Popen(
-                [CHAOS, "--no-log-file", "--no-version-check", "--settings", str(settings),
+                [CHAOS, "--no-log-file", "--no-version-check", "--settings", str(settings_path),
                  "run", "--journal-path", str(journal), *args, str(path)],
                 cwd=tmp_path,
                 env=full_env,

@@ -196,3 +196,12 @@ def test_run_id_from_the_environment_tags_sli_traffic_and_secrets_are_masked(pro
     assert "token is [masked]" in json.dumps(run.journal()["run"])
     events = proxied.client.stats("svc")["http"]["events"]
     assert events and {e["run_id"] for e in events} == {"gameday-run-42"}
+
+
+def test_declared_globally_in_settings_it_still_fails_an_unmet_steady_state(upstream: Upstream, start_chaos) -> None:
+    exp = experiment(method=[wait_action(0.1)], hypothesis=[probe("service answers", "ctl_helpers", "value", tolerance=1, x=0)])
+    del exp["controls"]
+    settings = {"controls": {"squall": {"provider": {"type": "python", "module": "squall.control", "arguments": {"report": False}}}}}
+    run: ChaosRun = start_chaos(exp, settings=settings)
+    assert run.wait(60) != 0
+    assert run.squall()["verdict"] == "failed"
