@@ -30,7 +30,7 @@ from squall import config
 from squall.errors import SquallError
 from squall.exitcodes import ExitCode
 
-__all__ = ["Problem", "validate_experiment", "check_experiment", "load_document", "command"]
+__all__ = ["Problem", "validate_experiment", "validate_file", "check_experiment", "load_document", "command"]
 
 ACTIVITY_TYPES = ("action", "probe")
 PROVIDER_TYPES = ("python", "http", "process")
@@ -40,6 +40,12 @@ INJECTED = ("configuration", "secrets")
 TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
 
 Path_ = tuple[str | int, ...]
+
+#: other kinds of files `squall validate` accepts, imported only when used:
+#: kind -> ("module:detector(path) -> bool", "module:checker(path) -> list of problems (str or Problem)")
+DOCUMENT_CHECKS: dict[str, tuple[str, str]] = {
+    "suite": ("squall.gameday.suite:looks_like_suite", "squall.gameday.suite:validate_suite"),
+}
 
 
 @dataclass(frozen=True)
@@ -302,14 +308,34 @@ def validate_experiment(path: Path | str, offline: bool = False) -> list[Problem
     return check_experiment(doc, str(file), lines, offline)
 
 
+def _resolve_target(target: str) -> Any:
+    module_name, attr = target.split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def validate_file(path: Path | str, offline: bool = False) -> list[Problem]:
+    """Check an experiment, or another registered kind of file (a game-day suite), by what it looks like."""
+    file = Path(path)
+    for kind, (detector, checker) in DOCUMENT_CHECKS.items():
+        try:
+            detect, check = _resolve_target(detector), _resolve_target(checker)
+        except (ImportError, AttributeError):
+            continue  # that part of squall is not installed: treat the file as an experiment
+        if file.exists() and detect(file):
+            prefix = f"{file}: "
+            return [p if isinstance(p, Problem) else Problem(str(file), str(p).removeprefix(prefix))
+                    for p in check(file)]
+    return validate_experiment(file, offline=offline)
+
+
 @click.command(name="validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--offline", is_flag=True, help="Do not check that toxiproxy_url answers.")
 def command(files: tuple[Path, ...], offline: bool) -> None:
-    """Check experiments before anything runs: providers, arguments, tolerances, toxiproxy_url."""
+    """Check experiments (and game-day suites) before anything runs: providers, arguments, tolerances, toxiproxy_url."""
     total = 0
     for file in files:
-        problems = validate_experiment(file, offline=offline)
+        problems = validate_file(file, offline=offline)
         total += len(problems)
         for problem in problems:
             click.echo(str(problem), err=True)

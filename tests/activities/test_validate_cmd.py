@@ -129,3 +129,14 @@ def test_jsonpath_tolerance_without_jsonpath2_is_flagged(tmp_path: Path) -> None
         assert "needs the jsonpath2 package" in problems[0].message
     else:
         assert problems == []
+
+
+def test_a_game_day_suite_is_checked_as_a_suite(tmp_path: Path) -> None:
+    (tmp_path / "exp.yaml").write_text(GOOD.format(port=1))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: nightly\nexperiments:\n  - {path: exp.yaml}\n  - {path: missing.yaml}\n")
+    from squall.validate import validate_file
+
+    messages = [p.message for p in validate_file(suite, offline=True)]
+    assert any("missing.yaml" in m for m in messages), messages
+    assert all(p.file == str(suite) for p in validate_file(suite, offline=True))
