@@ -41,18 +41,18 @@ from squall.controlling.settings import parse
 from squall.errors import ExperimentInvalid
 
 __all__ = [
-    "configure_control",
-    "before_experiment_control",
-    "after_experiment_control",
-    "before_hypothesis_control",
-    "after_hypothesis_control",
-    "before_method_control",
-    "after_method_control",
-    "before_activity_control",
     "after_activity_control",
-    "before_rollback_control",
+    "after_experiment_control",
+    "after_hypothesis_control",
+    "after_method_control",
     "after_rollback_control",
+    "before_activity_control",
+    "before_experiment_control",
+    "before_hypothesis_control",
+    "before_method_control",
+    "before_rollback_control",
     "cleanup_control",
+    "configure_control",
 ]
 
 #: the run being controlled in this process (chaoslib runs one experiment per Runner)

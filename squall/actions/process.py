@@ -22,7 +22,7 @@ from squall.activity import activity
 from squall.errors import ExperimentInvalid, SquallError
 from squall.ledger import Entry, Ledger
 
-__all__ = ["kill_process", "stop_process", "continue_process"]
+__all__ = ["continue_process", "kill_process", "stop_process"]
 
 logger = logging.getLogger("squall.actions.process")
 

@@ -25,7 +25,7 @@ def _chaoslib_version() -> str:
         from chaoslib import __version__ as version
 
         return str(version)
-    except Exception:
+    except ImportError:
         return "unknown"
 
 
@@ -155,7 +155,7 @@ class ControlledRun:
     def _snapshot_traffic(self) -> None:
         try:
             self.watch.snapshot(self.ledger.open_entries(self.run_id))
-        except Exception as exc:
+        except SquallError as exc:
             logger.info("squall: traffic snapshot failed: %s", exc)
 
     # -- stop conditions, signals, fault removal ---------------------------------

@@ -79,6 +79,7 @@ def verifier_check(run: Mapping[str, Any]) -> dict[str, Any]:
     activity = run.get("activity") or {}
     name = str(activity.get("name") or "verifier")
     output = run.get("output")
+    evidence: dict[str, Any]
     if run.get("status") != "succeeded":
         ok, summary, evidence = False, f"verifier {name} could not run: {_failure_text(run)}", {}
     elif not isinstance(output, Mapping) or not isinstance(output.get("ok"), bool):

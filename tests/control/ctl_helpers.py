@@ -15,7 +15,7 @@ def stubborn_wait(seconds: float = 5.0) -> float:
     while time.monotonic() < deadline:
         try:
             time.sleep(max(0.0, deadline - time.monotonic()))
-        except BaseException:
+        except BaseException:  # noqa: BLE001, S112 -- swallowing interrupts is the point
             continue
     return seconds
 
