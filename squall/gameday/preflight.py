@@ -24,19 +24,22 @@ from squall.gameday.suite import Suite, SuiteExperiment
 TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy")
 
 
-def check_suite_experiments(suite: Suite) -> list[str]:
-    """Every problem of every experiment of a suite (empty = safe to run)."""
+def check_suite_experiments(suite: Suite, env: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem of every experiment of a suite (empty = safe to run); `env` is what the runs will get."""
     problems: list[str] = []
+    reachable: dict[str, str | None] = {}  # one probe per Toxiproxy address
     for exp in suite.experiments:
-        problems.extend(check_experiment(exp))
+        problems.extend(check_experiment(exp, env, reachable))
     return problems
 
 
-def check_experiment(exp: SuiteExperiment) -> list[str]:
+def check_experiment(
+    exp: SuiteExperiment, env: Mapping[str, str] | None = None, reachable: dict[str, str | None] | None = None
+) -> list[str]:
     """Problems of one experiment file, each naming the file."""
     external = _external_validator()
     if external is not None:
-        # offline: reachability is checked below, with the suite's `vars` applied
+        # offline: reachability is checked below, with the suite's `vars` and `env` applied
         problems = [str(p) for p in external(exp.path, offline=True)]
         if problems:
             return problems
@@ -47,7 +50,7 @@ def check_experiment(exp: SuiteExperiment) -> list[str]:
         problems.extend(_chaoslib_problems(exp.path, data))
         if problems:
             return problems
-    return _reachability_problems(exp, data)
+    return _reachability_problems(exp, data, {**os.environ, **(env or {})}, {} if reachable is None else reachable)
 
 
 def _external_validator() -> Any:
@@ -93,28 +96,33 @@ def _activities(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [a for a in acts if isinstance(a, Mapping)]
 
 
-def _reachability_problems(exp: SuiteExperiment, data: Mapping[str, Any]) -> list[str]:
+def _reachability_problems(
+    exp: SuiteExperiment, data: Mapping[str, Any], env: Mapping[str, str], reachable: dict[str, str | None]
+) -> list[str]:
     uses_toxiproxy = "toxiproxy_url" in (data.get("configuration") or {}) or any(
         str((a.get("provider") or {}).get("module", "")) in TOXIPROXY_MODULES for a in _activities(data)
     )
     if not uses_toxiproxy:
         return []
-    url = toxiproxy_url_of(data, exp.vars)
-    from squall.toxiproxy_client import ToxiproxyClient
+    url = toxiproxy_url_of(data, exp.vars, env)
+    if url not in reachable:
+        from squall.toxiproxy_client import ToxiproxyClient
 
-    try:
-        with ToxiproxyClient(url, timeout_s=3.0) as client:
-            client.version()
-    except ToxiproxyError as exc:
-        return [f"{exp.path}: Toxiproxy API at {url} is not reachable ({exc}); nothing was injected"]
-    return []
+        try:
+            with ToxiproxyClient(url, timeout_s=3.0) as client:
+                client.version()
+            reachable[url] = None
+        except ToxiproxyError as exc:
+            reachable[url] = str(exc)
+    why = reachable[url]
+    return [] if why is None else [f"{exp.path}: Toxiproxy API is not reachable: {why}"]
 
 
-def toxiproxy_url_of(data: Mapping[str, Any], vars_: Mapping[str, str]) -> str:
-    """The Toxiproxy address an experiment will use (its `--var`, configuration, env, default)."""
-    if vars_.get("toxiproxy_url"):
-        return config.toxiproxy_url({"toxiproxy_url": vars_["toxiproxy_url"]})
-    value = (data.get("configuration") or {}).get("toxiproxy_url")
+def toxiproxy_url_of(data: Mapping[str, Any], vars_: Mapping[str, str], env: Mapping[str, str]) -> str:
+    """The Toxiproxy address an experiment will use: its `--var`, its configuration, $TOXIPROXY_URL, the default."""
+    value: Any = vars_.get("toxiproxy_url") or (data.get("configuration") or {}).get("toxiproxy_url")
     if isinstance(value, Mapping) and value.get("type") == "env":
-        value = os.environ.get(str(value.get("key")), value.get("default"))
-    return config.toxiproxy_url({"toxiproxy_url": value} if isinstance(value, str) else None)
+        value = env.get(str(value.get("key")), value.get("default"))
+    if not isinstance(value, str) or not value:
+        value = env.get("TOXIPROXY_URL") or config.DEFAULT_TOXIPROXY_URL
+    return config.toxiproxy_url({"toxiproxy_url": value})

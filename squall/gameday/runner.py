@@ -112,7 +112,7 @@ def run_suite(
             return publish.finish_invalid(suite_path.stem, str(exc).splitlines()[1:], base, stamp, started)
     base = (report_dir or suite.reports_dir).resolve()
     run_dir = _fresh_dir(base / stamp)
-    problems = check_suite_experiments(suite)
+    problems = check_suite_experiments(suite, env)
     if problems:
         for p in problems:
             say(f"[red]invalid:[/] {p}", markup=True, highlight=False)
