@@ -21,7 +21,7 @@ from squall.errors import ToxiproxyError
 from squall.gameday.suite import Suite, SuiteExperiment
 
 #: activity modules that talk to the Toxiproxy API
-TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy")
+TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
 
 
 def check_suite_experiments(suite: Suite, env: Mapping[str, str] | None = None) -> list[str]:
@@ -36,21 +36,26 @@ def check_suite_experiments(suite: Suite, env: Mapping[str, str] | None = None) 
 def check_experiment(
     exp: SuiteExperiment, env: Mapping[str, str] | None = None, reachable: dict[str, str | None] | None = None
 ) -> list[str]:
-    """Problems of one experiment file, each naming the file."""
-    external = _external_validator()
-    if external is not None:
-        # offline: reachability is checked below, with the suite's `vars` and `env` applied
-        problems = [str(p) for p in external(exp.path, offline=True)]
-        if problems:
-            return problems
+    """Problems of one experiment file, each naming the file (reachability of Toxiproxy included)."""
+    problems = static_problems(exp.path)
+    if problems:
+        return problems
     data, problems = _load(exp.path)
     if data is None:
         return problems
-    if external is None:
-        problems.extend(_chaoslib_problems(exp.path, data))
-        if problems:
-            return problems
     return _reachability_problems(exp, data, {**os.environ, **(env or {})}, {} if reachable is None else reachable)
+
+
+def static_problems(path: Path) -> list[str]:
+    """Problems of one experiment file that need no network: parse, modules, functions, arguments."""
+    external = _external_validator()
+    if external is not None:
+        # offline: reachability is checked separately, with the suite's `vars` and `env` applied
+        return [str(p) for p in external(path, offline=True)]
+    data, problems = _load(path)
+    if data is None:
+        return problems
+    return _chaoslib_problems(path, data)
 
 
 def _external_validator() -> Any:
@@ -100,7 +105,7 @@ def _reachability_problems(
     exp: SuiteExperiment, data: Mapping[str, Any], env: Mapping[str, str], reachable: dict[str, str | None]
 ) -> list[str]:
     uses_toxiproxy = "toxiproxy_url" in (data.get("configuration") or {}) or any(
-        str((a.get("provider") or {}).get("module", "")) in TOXIPROXY_MODULES for a in _activities(data)
+        str((a.get("provider") or {}).get("module", "")).startswith(TOXIPROXY_MODULES) for a in _activities(data)
     )
     if not uses_toxiproxy:
         return []

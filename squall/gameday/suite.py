@@ -108,8 +108,18 @@ def load_suite(path: Path | str) -> Suite:
 
 
 def validate_suite(path: Path | str) -> list[str]:
-    """Every problem of a suite file, each naming the file, the key and what was expected."""
-    return _check(Path(path))[0]
+    """Every problem of a suite file (and of its experiment files), each naming the file, the key and what was expected.
+
+    Checks nothing over the network; the runner also checks that Toxiproxy answers.
+    """
+    problems, suite = _check(Path(path))
+    if suite is None:
+        return problems
+    from squall.gameday.preflight import static_problems
+
+    for i, exp in enumerate(suite.experiments):
+        problems.extend(f"{path}: experiments[{i}]: {p}" for p in static_problems(exp.path))
+    return problems
 
 
 def looks_like_suite(path: Path | str) -> bool:

@@ -28,8 +28,11 @@ notify: {webhook: "http://127.0.0.1:9000/hook"}
 def issue_suite(tmp_path: Path) -> Path:
     sub = tmp_path / "gamedays"
     sub.mkdir()
-    (sub / "payment-latency.yaml").write_text("title: t\n")
-    (sub / "inventory-hang.yaml").write_text("title: t\n")
+    valid = yaml.safe_dump({"title": "t", "description": "d", "method": [{
+        "type": "probe", "name": "p", "provider": {"type": "python", "module": "os.path", "func": "exists",
+                                                  "arguments": {"path": "/"}}}]})
+    (sub / "payment-latency.yaml").write_text(valid)
+    (sub / "inventory-hang.yaml").write_text(valid)
     path = sub / "suite.yaml"
     path.write_text(ISSUE_SUITE)
     return path
@@ -99,3 +102,16 @@ def test_experiments_given_on_the_command_line_are_all_required(tmp_path: Path) 
     assert [e.name for e in suite.experiments] == ["a", "a-2"]
     assert all(e.required for e in suite.experiments)
     assert suite.settle_s == 0
+
+
+def test_validate_suite_also_checks_its_experiments_without_running_them(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({
+        "title": "t", "description": "d",
+        "method": [{"type": "action", "name": "x",
+                    "provider": {"type": "python", "module": "os.path", "func": "existz", "arguments": {"path": "/"}}}],
+    }))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: s\nexperiments: [bad.yaml]\n")
+    problems = validate_suite(suite)
+    assert problems and all(p.startswith(f"{suite}: experiments[0]: ") for p in problems)
+    assert any("existz" in p for p in problems)
