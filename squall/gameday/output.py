@@ -17,6 +17,14 @@ def _score(score: float | None) -> str:
     return "n/a" if score is None else f"{score:.1f}"
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it is below it (what a CI log can link)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def summary_markdown(result: GameDayResult) -> str:
     """The Markdown summary: verdict, score, a row per experiment, what cost points, what changed."""
     lines = [
@@ -27,6 +35,7 @@ def summary_markdown(result: GameDayResult) -> str:
         "",
     ]
     lines += [f"- {_md(r)}" for r in result.reasons]
+    lines += ["", f"Reports: `{_shown(result.run_dir)}` (open `index.html`)"]
     if result.problems:
         lines += ["", "### Problems (nothing was run or injected)", ""]
         lines += [f"- {_md(p)}" for p in result.problems]

@@ -184,3 +184,16 @@ def test_an_invalid_suite_runs_nothing_and_still_writes_its_reports(
     assert "no_such_module_xyz" in result.index_path.read_text()
     assert "no_such_module_xyz" in result.summary_path.read_text()
     assert not list(tmp_path.glob("reports/**/journal.json"))
+
+
+def test_suite_vars_reach_the_experiment_configuration(
+    tmp_path: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path]
+) -> None:
+    doc = experiment("configurable", [probe("target-exists", "${target}")], configuration={"target": "/no/such/path"})
+    write_experiment("conf.yaml", doc)
+    suite = write_suite({"name": "vars", "experiments": [
+        {"path": "conf.yaml", "name": "default"},
+        {"path": "conf.yaml", "name": "overridden", "vars": {"target": str(tmp_path)}},
+    ]})
+    result = run_suite(suite, progress=False)
+    assert [(e.name, e.verdict) for e in result.experiments] == [("default", "failed"), ("overridden", "passed")]
