@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from squall import __version__
 from squall.reporting import formatting as fmt
 from squall.reporting import svg
-from squall.reporting.records import Report
+from squall.reporting.records import Activity, Report
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -59,6 +59,31 @@ def _charts(report: Report) -> dict[str, object]:
     return charts
 
 
+def activity_rows(items: list[Activity], t0: float | None) -> Markup:
+    """The table rows of activities (built here, not in the template: a long run has 10,000 of them)."""
+    out = []
+    for a in items:
+        css = "bad" if a.status == "failed" else ("unknown" if a.status == "did not finish" else "")
+        cell = ""
+        if a.error:
+            cell = f'<div class="error">{escape(a.error)}</div>'
+            if a.traceback:
+                cell += f"<details><summary>traceback</summary><pre>{escape(a.traceback)}</pre></details>"
+        if a.output:
+            if a.output_lines == 1 and len(a.output) <= INLINE_OUTPUT_CHARS:
+                cell += f"<code>{escape(a.output)}</code>"
+            else:
+                lines = f"{a.output_lines} line{'' if a.output_lines == 1 else 's'}"
+                cell += f"<details><summary>output · {lines}</summary><pre>{escape(a.output)}</pre></details>"
+        out.append(
+            f'<tr class="{css}"><td>{escape(a.name)}<div class="fine">{escape(a.type)}</div></td>'
+            f"<td><code>{escape(a.provider)}</code></td><td>{escape(a.status)}</td>"
+            f'<td class="num">{fmt.offset(a.start, t0)}</td><td class="num">{fmt.duration(a.duration_s)}</td>'
+            f'<td class="out">{cell}</td></tr>'
+        )
+    return Markup("\n".join(out))
+
+
 def render_html(report: Report) -> str:
     """The report page as a string."""
     template = _env.get_template("report.html.j2")
@@ -67,11 +92,11 @@ def render_html(report: Report) -> str:
         charts=_charts(report),
         defs=svg.DEFS,
         css=_CSS,
-        inline_chars=INLINE_OUTPUT_CHARS,
         squall_version=__version__,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         started_iso=(
             datetime.fromtimestamp(report.started, UTC).isoformat() if report.started is not None else ""
         ),
         offset=fmt.offset,
+        activity_rows=activity_rows,
     )

@@ -108,8 +108,13 @@ class Masker:
             masked = self._literal.sub(MASK, masked)
         lowered = masked.lower()
         for regex, repl, hints in self._rules:
-            if not hints or any(h in lowered for h in hints):
-                masked = regex.sub(repl, masked)
+            for hint in hints:
+                if hint in lowered:
+                    break
+            else:
+                if hints:
+                    continue  # no hint of this rule in the text: its regex cannot match
+            masked = regex.sub(repl, masked)
         if short and len(self._cache) < CACHE_SIZE:
             self._cache[value] = masked
         return masked

@@ -1,23 +1,25 @@
 """SLI timeline maths: downsampled buckets for drawing, exact per-segment numbers for tables."""
 
 import math
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Final
 
 MAX_BUCKETS = 600
 
 
-class Sample(NamedTuple):
-    """One SLI request: when, against which target, whether it succeeded, its status and latency."""
-
-    t: float
-    target: str
-    ok: bool
-    status: int | None
-    latency_ms: float | None
-    error: str | None
+#: One SLI request: (t, target, ok, status, latency_ms, error) — a plain tuple, the control's row
+#: shape; 100,000 of them are built per long run, and tuples cost a quarter of a NamedTuple.
+Sample = tuple[float, str, bool, int | None, float | None, str | None]
+T: Final = 0
+TARGET: Final = 1
+OK: Final = 2
+STATUS: Final = 3
+LATENCY: Final = 4
+ERROR: Final = 5
 
 
 @dataclass(frozen=True)
@@ -68,19 +70,12 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def _outcome(s: Sample) -> str:
-    if s.error:
-        return s.error
-    return str(s.status) if s.status is not None else ("ok" if s.ok else "failed")
-
-
 def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
-    latencies = sorted(s.latency_ms for s in samples if s.latency_ms is not None)
-    outcomes: dict[str, int] = {}
-    for s in samples:
-        key = _outcome(s)
-        outcomes[key] = outcomes.get(key, 0) + 1
-    ok = sum(1 for s in samples if s.ok)
+    latencies = sorted(s[LATENCY] for s in samples if s[LATENCY] is not None)
+    outcomes = Counter(
+        s[ERROR] or (str(s[STATUS]) if s[STATUS] is not None else ("ok" if s[OK] else "failed")) for s in samples
+    )
+    ok = sum(1 for s in samples if s[OK])
     return SegmentStats(
         target=target,
         segment=segment,
@@ -90,19 +85,33 @@ def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
         p95_ms=percentile(latencies, 95),
         p99_ms=percentile(latencies, 99),
         max_ms=latencies[-1] if latencies else None,
-        outcomes=dict(sorted(outcomes.items(), key=lambda kv: -kv[1])),
+        outcomes=dict(outcomes.most_common()),
     )
 
 
-def _segment_of(t: float, windows: Sequence[tuple[float, float]]) -> str:
+def _merge(windows: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping fault windows as one."""
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted(windows):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _segments(items: list[Sample], times: list[float], windows: list[tuple[float, float]]) -> dict[str, list[Sample]]:
+    """Samples (sorted by time) split into before / during / between / after the fault windows (ends included)."""
     if not windows:
-        return "whole run"
-    if t < windows[0][0]:
-        return "before fault"
-    for start, end in windows:
-        if start <= t <= end:
-            return "during fault"
-    return "after fault" if t > windows[-1][1] else "between faults"
+        return {"whole run": items}
+    cuts = [(bisect_left(times, a), bisect_right(times, b)) for a, b in windows]
+    out: dict[str, list[Sample]] = {"before fault": items[: cuts[0][0]], "during fault": [],
+                                     "between faults": [], "after fault": items[cuts[-1][1]:]}
+    for i, (lo, hi) in enumerate(cuts):
+        out["during fault"].extend(items[lo:hi])
+        if i + 1 < len(cuts):
+            out["between faults"].extend(items[hi: cuts[i + 1][0]])
+    return {k: v for k, v in out.items() if v}
 
 
 def build(
@@ -112,18 +121,18 @@ def build(
     max_buckets: int = MAX_BUCKETS,
 ) -> Timeline | None:
     """Bucket samples per target (at most ``max_buckets``) and compute exact segment statistics."""
-    rows = sorted(samples, key=itemgetter(0))  # by time only: equal times keep their order
+    rows = sorted(samples, key=itemgetter(T))  # by time only: equal times keep their order
     if not rows:
         return None
-    start, end = rows[0].t, rows[-1].t
-    closed = sorted((a, b if b is not None else max(end, a)) for a, b in windows)
+    start, end = rows[0][T], rows[-1][T]
+    closed = _merge((a, b if b is not None else max(end, a)) for a, b in windows)
     span = max(end - start, 1e-9)
     step = max(span / max_buckets, interval_s or 0.0, 1e-6)
     count = min(max_buckets, max(1, math.ceil(span / step)))
     step = span / count
     per_target: dict[str, list[Sample]] = {}
     for s in rows:
-        per_target.setdefault(s.target, []).append(s)
+        per_target.setdefault(s[TARGET], []).append(s)
     timeline = Timeline(
         interval_s=interval_s,
         targets=list(per_target),
@@ -132,35 +141,26 @@ def build(
         sample_count=len(rows),
         bucket_s=step,
     )
-    segment_order = ["whole run", "before fault", "during fault", "between faults", "after fault"]
+    edges = [start + i * step for i in range(1, count)]
     for target, items in per_target.items():
-        slots: list[list[Sample]] = [[] for _ in range(count)]
-        segments: dict[str, list[Sample]] = {}
-        last = count - 1
-        for s in items:
-            i = int((s.t - start) / step)
-            slots[min(last, i)].append(s)
-        if closed:
-            for s in items:
-                segments.setdefault(_segment_of(s.t, closed), []).append(s)
-        else:
-            segments["whole run"] = items
+        times = [s[T] for s in items]
+        bounds = [0, *(bisect_left(times, e) for e in edges), len(items)]
         buckets = []
-        for i, slot in enumerate(slots):
+        for i in range(count):
+            slot = items[bounds[i]: bounds[i + 1]]
             if not slot:
                 continue
-            lat = sorted(s.latency_ms for s in slot if s.latency_ms is not None)
+            lat = sorted(s[LATENCY] for s in slot if s[LATENCY] is not None)
             buckets.append(
                 Bucket(
                     t0=start + i * step,
                     t1=start + (i + 1) * step,
                     count=len(slot),
-                    success_rate=sum(1 for s in slot if s.ok) / len(slot),
+                    success_rate=sum(1 for s in slot if s[OK]) / len(slot),
                     p95_ms=percentile(lat, 95),
                 )
             )
         timeline.buckets[target] = buckets
-        for name in segment_order:
-            if name in segments:
-                timeline.segments.append(_stats(target, name, segments[name]))
+        for name, part in _segments(items, times, closed).items():
+            timeline.segments.append(_stats(target, name, part))
     return timeline

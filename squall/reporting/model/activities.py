@@ -1,6 +1,7 @@
 """Journal run entries -> activities with their provider, timing, output and error."""
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from squall.reporting.records import Activity
 
 MAX_OUTPUT_CHARS = 8000
 INLINE_JSON_CHARS = 120
+_JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)":')  # every key in a JSON text
 
 
 def provider_text(definition: Mapping[str, Any], masker: Masker) -> str:
@@ -55,11 +57,14 @@ def output_text(value: Any, masker: Masker) -> tuple[str, int]:
         text = value
     else:
         try:
-            shown = masker.value(value, text=False)
+            shown = value
             text = json.dumps(shown, ensure_ascii=False, default=str)  # the C encoder: fast
+            if any(masker.is_secret_key(k) for k in _JSON_KEY.findall(text)):
+                shown = masker.value(value, text=False)  # values under secret keys, whatever their shape
+                text = json.dumps(shown, ensure_ascii=False, default=str)
             if len(text) > INLINE_JSON_CHARS:  # long: indent it for reading (the slower encoder)
                 text = json.dumps(shown, indent=2, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             text = str(value)
     text = masker.text(text)
     if len(text) > MAX_OUTPUT_CHARS:

@@ -154,8 +154,11 @@ def checks_of(journal: Mapping[str, Any], ext: Mapping[str, Any], masker: Masker
         definition = as_dict(entry.get("activity"))
         output = as_dict(entry.get("output"))
         module = str(as_dict(definition.get("provider")).get("module") or "")
+        is_result = _is_verifier_result(output)
+        if not is_result and not module.startswith("squall.verify"):
+            continue
         name = masker.text(str(definition.get("name") or module or "verifier"))
-        if _is_verifier_result(output):
+        if is_result:
             result: Mapping[str, Any] = output
             also = masker.text(str(output["verifier"]))
         elif module.startswith("squall.verify") and entry.get("status") == "failed":
