@@ -81,7 +81,7 @@ class Splicer:
             else:
                 self._wait_readable()
         except OSError as exc:
-            self._finish("reset" if exc.errno in (errno.ECONNRESET, errno.EPIPE) else "closed")
+            self._finish("reset" if exc.errno == errno.ECONNRESET else "closed")
 
     def _wait_writable(self) -> None:
         if self.reading:

@@ -186,3 +186,11 @@ def test_bulk_stream_switches_between_zero_copy_and_toxics_losing_nothing(
         admin.client.post("/reset")
         got += recv_exactly(s, len(data) - len(got), deadline_s=20)
     assert got == data
+
+
+def test_half_close_still_gets_the_answer(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    with connect(listen) as s:
+        s.sendall(b"last words")
+        s.shutdown(socket.SHUT_WR)  # like an HTTP/1.0 client: done writing, still reading
+        assert recv_exactly(s, 100, deadline_s=5) == b"last words"
