@@ -3,7 +3,7 @@
 import re
 
 from squall.reporting import formatting as fmt
-from squall.reporting.records import Report, Verdict
+from squall.reporting.records import CheckKind, Report, Verdict
 
 ICONS = {Verdict.PASSED: "✅", Verdict.FAILED: "❌", Verdict.ABORTED: "⛔", Verdict.INCONCLUSIVE: "❔"}
 MAX_ROWS = 50
@@ -19,8 +19,10 @@ def md(text: str, limit: int = 300) -> str:
     return _SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
 
 
-def _result(ok: bool | None) -> str:
-    return "✅ held" if ok else ("❌ failed" if ok is False else "❔ unknown")
+def _result(ok: bool | None, verifier: bool) -> str:
+    if ok:
+        return "✅ passed" if verifier else "✅ held"
+    return "❌ failed" if ok is False else "❔ unknown"
 
 
 def render_markdown(report: Report, html_name: str = "report.html") -> str:
@@ -46,9 +48,10 @@ def render_markdown(report: Report, html_name: str = "report.html") -> str:
     if checks:
         lines += ["| check | when | result | detail |", "|---|---|---|---|"]
         for c in checks[:MAX_ROWS]:
-            detail = c.summary if c.kind.name == "VERIFIER" else (
+            verifier = c.kind is CheckKind.VERIFIER
+            detail = c.summary if verifier else (
                 f"measured {c.value}, expected {c.tolerance}" if not c.error else c.error)
-            lines.append(f"| {md(c.name, 80)} | {c.kind.value} | {_result(c.ok)} | {md(detail)} |")
+            lines.append(f"| {md(c.name, 80)} | {c.kind.value} | {_result(c.ok, verifier)} | {md(detail)} |")
         if len(checks) > MAX_ROWS:
             lines.append(f"| … {len(checks) - MAX_ROWS} more | | | see {html_name} |")
         lines.append("")

@@ -93,6 +93,7 @@ def test_failed_verifier_is_a_failure_everywhere_with_its_message(tmp_path: Path
     assert "| retries-work | verifier | ❌ failed | the dependency saw 1.0 attempts per client request " \
         "(expected \\> 1) |" in md
     assert "resilience score **62**/100" in md
+    assert "| fallback-serves | verifier | ✅ passed | 93% of responses carried the fallback marker |" in md
 
 
 def test_aborted_run_marks_the_stop_event_and_fails_the_verdict_case(tmp_path: Path) -> None:
