@@ -115,3 +115,13 @@ def test_validate_suite_also_checks_its_experiments_without_running_them(tmp_pat
     problems = validate_suite(suite)
     assert problems and all(p.startswith(f"{suite}: experiments[0]: ") for p in problems)
     assert any("existz" in p for p in problems)
+
+
+def test_gate_required_marks_experiments_by_name_or_path(issue_suite: Path) -> None:
+    doc = yaml.safe_load(ISSUE_SUITE)
+    doc["experiments"][0]["required"] = False
+    doc["gate"]["required"] = ["inventory-hang", "payment-latency.yaml"]
+    issue_suite.write_text(yaml.safe_dump(doc))
+    suite = load_suite(issue_suite)
+    assert [e.required for e in suite.experiments] == [True, True]
+    assert suite.gate_required == ("payment-latency", "inventory-hang")
