@@ -32,7 +32,13 @@ import aiohttp
 from aiohttp import web
 
 from squall.config import RUN_ID_HEADER
-from squall.demo.client import CallBudget, DependencyClient, DependencyFailed, DependencyRejected, Endpoint
+from squall.demo.client import (
+    CallBudget,
+    DependencyClient,
+    DependencyFailed,
+    DependencyRejected,
+    Endpoint,
+)
 from squall.demo.metrics import CONTENT_TYPE, Metrics
 from squall.demo.resilience import BreakerState, CircuitBreaker, Mechanisms
 
@@ -48,8 +54,8 @@ class CheckoutConfig:
     inventory: dict[str, str]
     payments: dict[str, str]
     mechanisms: Mechanisms = field(default_factory=Mechanisms)
-    inventory_budget: CallBudget = CallBudget(attempt_timeout_s=0.08, deadline_s=0.12)
-    payments_budget: CallBudget = CallBudget(attempt_timeout_s=0.1, deadline_s=0.15)
+    inventory_budget: CallBudget = field(default_factory=lambda: CallBudget(attempt_timeout_s=0.08, deadline_s=0.12))
+    payments_budget: CallBudget = field(default_factory=lambda: CallBudget(attempt_timeout_s=0.1, deadline_s=0.15))
     breaker_failures: int = 3
     breaker_reset_s: float = 1.0
 

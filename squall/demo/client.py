@@ -10,7 +10,7 @@ order, is all in ``DependencyClient.call``.
 import asyncio
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +82,7 @@ class DependencyClient:
     budget: CallBudget
     metrics: Metrics
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    _next: itertools.count = field(default_factory=itertools.count)  # type: ignore[type-arg]
+    _next: Iterator[int] = field(default_factory=itertools.count)
 
     async def call(
         self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
@@ -179,7 +179,7 @@ class DependencyClient:
                 if response.status >= 400:
                     raise DependencyRejected(self.dependency, response.status, body)
                 return body
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise _AttemptFailed("timeout", f"{endpoint.name} did not answer within {timeout * 1000:.0f} ms") from exc
         except (aiohttp.ClientError, ValueError) as exc:
             raise _AttemptFailed("connection", f"{endpoint.name}: {type(exc).__name__}: {exc}") from exc

@@ -62,7 +62,7 @@ class RetryPolicy:
         """
         delay = min(self.cap_s, self.base_s * 2 ** max(0, failed_attempts - 1))
         jittered = delay / 2 + random.uniform(0, delay / 2)
-        return max(jittered, retry_after_s)
+        return float(max(jittered, retry_after_s))
 
 
 class BreakerState(enum.Enum):

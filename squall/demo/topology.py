@@ -85,11 +85,19 @@ class Replica:
 
     def start(self, timeout_s: float = 15.0) -> None:
         """Start the process and wait until it listens (learning its port the first time)."""
+        self.spawn()
+        self.wait_ready(timeout_s)
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it (``wait_ready`` does)."""
         cmd = [sys.executable, "-m", "squall.demo.replica", "--name", self.name,
                "--port", str(self.port), "--pid-file", str(self.pid_file)]
         # A new session: Ctrl-C in the terminal reaches `squall demo up`, which stops replicas itself.
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, start_new_session=True)
-        assert self.process.stdout is not None
+
+    def wait_ready(self, timeout_s: float = 15.0) -> None:
+        """Wait for the ``listening <port>`` line; stop the process and raise if it does not come."""
+        assert self.process is not None and self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
         line = self.process.stdout.readline().decode().strip() if ready else ""
         if not line.startswith("listening "):
@@ -140,9 +148,11 @@ def running(options: DemoOptions) -> Iterator[DemoSystem]:
     replicas = {name: Replica(name, options.state_dir / f"{name}.pid", options.restart_delay_s) for name in REPLICAS}
     stop_supervisor = threading.Event()
     with contextlib.ExitStack() as stack:
-        stack.callback(lambda: [r.stop() for r in replicas.values()])
+        stack.callback(_stop_all, replicas)
         for replica in replicas.values():
-            replica.start()
+            replica.spawn()  # both start in parallel: interpreter start-up is most of the time
+        for replica in replicas.values():
+            replica.wait_ready()
         loop = stack.enter_context(BackgroundLoop("squall-demo"))
         payments_runner, payments_port = loop.run(start_app(payments_app()))
         stack.callback(lambda: loop.run(payments_runner.cleanup()))
@@ -184,6 +194,11 @@ def running(options: DemoOptions) -> Iterator[DemoSystem]:
 
 async def _start_checkout(config: CheckoutConfig, port: int) -> tuple[web.AppRunner, int]:
     return await start_app(checkout_app(config), "127.0.0.1", port)
+
+
+def _stop_all(replicas: dict[str, Replica]) -> None:
+    for replica in replicas.values():
+        replica.stop()
 
 
 def _supervise(replicas: dict[str, Replica], stop: threading.Event) -> None:

@@ -14,7 +14,6 @@ import httpx
 
 from squall.demo.topology import pid_alive
 
-
 #: the `squall` command, run by this interpreter
 SQUALL = [sys.executable, "-c", "from squall.cli import main; main()"]
 
@@ -93,8 +92,21 @@ def test_demo_up_names_a_busy_port(tmp_path: Path) -> None:
         env = {**os.environ, "HOME": str(tmp_path)}
         proc = subprocess.run(
             [*SQUALL, "demo", "up", "--port", str(port), "--admin-port", str(free_port())],
-            capture_output=True, text=True, env=env, timeout=60,
+            check=False, capture_output=True, text=True, env=env, timeout=60,
         )
     assert proc.returncode == 5, proc.stdout + proc.stderr
     assert "could not run the demo system" in proc.stdout
     assert str(port) in proc.stdout
+
+
+def test_bundled_experiments_and_suite_are_valid() -> None:
+    from click.testing import CliRunner
+
+    from squall.cli import main
+    from squall.demo.gameday import EXPERIMENTS_DIR
+
+    files = sorted(str(p) for p in EXPERIMENTS_DIR.glob("*.yaml"))
+    assert len(files) == 7  # six lessons and the suite
+    result = CliRunner().invoke(main, ["validate", "--offline", *files])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": valid") == 7
