@@ -90,19 +90,22 @@ def manifest(suite: Path, image: str | None, namespace: str | None, reports_pvc:
 def gate(files: tuple[Path, ...], min_score: float | None, junit_path: Path | None,
          report_dir: Path | None, quiet: bool) -> None:
     """Run a suite (or experiment files) as a CI gate: exit 0 passed, 1 failed, 2 aborted, 3 inconclusive, 4 invalid."""
-    from squall.gameday.runner import run_suite
-    from squall.gameday.suite import looks_like_suite, suite_from_experiments
+    import time
 
-    if len(files) == 1 and looks_like_suite(files[0]):
-        target: object = files[0]
+    from squall.gameday.model import GameDayResult
+    from squall.gameday.publish import finish_invalid
+    from squall.gameday.runner import run_suite
+    from squall.gameday.suite import Suite, looks_like_suite, suite_from_experiments
+
+    suites = [f for f in files if looks_like_suite(f)]
+    result: GameDayResult
+    if suites and len(files) > 1:
+        problem = f"{suites[0]}: give either one suite or experiment files, not both (got {len(files)} files)"
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        result = finish_invalid("gate", [problem], report_dir or Path("reports/gate"), stamp, time.time())
     else:
-        suites = [f for f in files if looks_like_suite(f)]
-        if suites:
-            click.echo(f"give either one suite or experiment files, not both (suite: {suites[0]})", err=True)
-            sys.exit(int(ExitCode.INVALID))
-        target = suite_from_experiments(files, reports_dir=report_dir)
-    result = run_suite(target, report_dir=report_dir, progress=not quiet, console=_console(),  # type: ignore[arg-type]
-                       min_score=min_score)
+        target: Path | Suite = files[0] if suites else suite_from_experiments(files, reports_dir=report_dir)
+        result = run_suite(target, report_dir=report_dir, progress=not quiet, console=_console(), min_score=min_score)
     if junit_path is not None and result.junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.junit_path, junit_path)

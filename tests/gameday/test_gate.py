@@ -111,7 +111,7 @@ def test_exit_3_when_the_fault_could_not_be_injected(
     assert _junit_failures(tmp_path / "j.xml")[1] == 1
 
 
-@pytest.mark.parametrize("scenario", ["unknown-function", "unreachable-toxiproxy", "missing-file", "bad-suite"])
+@pytest.mark.parametrize("scenario", ["unknown-function", "unreachable-toxiproxy", "missing-file", "bad-suite", "mixed"])
 def test_exit_4_for_invalid_input_before_anything_runs(
     tmp_path: Path, write_experiment: Callable[..., Path], passing: Path, scenario: str
 ) -> None:
@@ -131,6 +131,10 @@ def test_exit_4_for_invalid_input_before_anything_runs(
     elif scenario == "missing-file":
         target = tmp_path / "nope.yaml"
         expected = "nope.yaml"
+    elif scenario == "mixed":
+        target = tmp_path / "suite.yaml"
+        target.write_text("name: s\nexperiments: [passing.yaml]\n")
+        expected = "either one suite or experiment files, not both"
     else:
         target = tmp_path / "suite.yaml"
         target.write_text("name: s\nexperiments: [passing.yaml]\nschedule: {cron: 'every tuesday'}\n")
