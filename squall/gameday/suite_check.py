@@ -1,5 +1,6 @@
 """Parse and check a suite file into a Suite, collecting every problem (file, key, what was expected)."""
 
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -58,7 +59,8 @@ def check(path: Path) -> tuple[list[str], Suite | None]:
     if not isinstance(data, dict):
         p.add("", f"expected a mapping with keys {', '.join(SUITE_KEYS)}, got {type(data).__name__}")
         return p, None
-    base = path.resolve().parent
+    # Not resolve(): a suite reached through a symlinked folder keeps its paths relative to where it was named.
+    base = _absolute(path).parent
     p.unknown_keys("", data, SUITE_KEYS)
 
     name = data.get("name")
@@ -98,15 +100,20 @@ def check(path: Path) -> tuple[list[str], Suite | None]:
     return p, Suite(
         name=str(name),
         experiments=tuple(experiments),
-        path=path.resolve(),
+        path=_absolute(path),
         schedule=schedule,
         settle_s=settle_s,
         min_score=min_score,
-        reports_dir=(base / reports_dir).resolve(),
+        reports_dir=_absolute(base / reports_dir),
         keep_days=keep_days,
         webhook=webhook,
         webhook_timeout_s=timeout_s,
     )
+
+
+def _absolute(path: Path) -> Path:
+    """An absolute, normalised path (".." folded) without resolving symlinks."""
+    return Path(os.path.normpath(os.path.abspath(path)))
 
 
 def _mapping(p: _Problems, key: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -147,7 +154,7 @@ def _check_experiments(p: _Problems, value: Any, base: Path) -> list[SuiteExperi
         if not isinstance(rel, str) or not rel:
             p.add(f"{key}.path", f"expected an experiment file path, got {rel!r}")
             continue
-        exp_path = (base / rel).resolve()
+        exp_path = _absolute(base / rel)
         if not exp_path.is_file():
             p.add(f"{key}.path", f'experiment file "{rel}" not found (looked for {exp_path})')
         weight = _number(p, f"{key}.weight", item.get("weight", 1), minimum=0)
@@ -210,7 +217,7 @@ def _apply_required(p: _Problems, refs: Any, experiments: list[SuiteExperiment],
         return experiments
     chosen: set[int] = set()
     for i, ref in enumerate(refs):
-        hits = [n for n, e in enumerate(experiments) if ref == e.name or (base / ref).resolve() == e.path]
+        hits = [n for n, e in enumerate(experiments) if ref == e.name or _absolute(base / ref) == e.path]
         if not hits:
             names = ", ".join(sorted(e.name for e in experiments))
             p.add(f"gate.required[{i}]", f'"{ref}" is not an experiment of this suite (expected one of: {names})')
