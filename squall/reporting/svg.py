@@ -33,16 +33,16 @@ def _nice_step(span: float, target_ticks: int = 8) -> float:
 
 def _x_ticks(t0: float, t1: float, x: Callable[[float], float]) -> str:
     span = t1 - t0
-    step = _nice_step(span)
+    unit, name = (3600.0, "h") if span >= 7200 else ((60.0, "min") if span >= 120 else (1.0, "s"))
+    step = _nice_step(span / unit) * unit
     parts = []
     k = 0
     while k * step <= span + 1e-9 and k < 200:
         px = x(t0 + k * step)
-        value = k * step
-        text = f"{value:g} s" if span < 120 else f"{value / 60:g} min"
+        anchor = "end" if px > W - RIGHT - 20 else "middle"
         parts.append(
             f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{H - BOTTOM}" y2="{H - BOTTOM + 4}" class="axis"/>'
-            f'<text x="{px:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{text}</text>'
+            f'<text x="{px:.1f}" y="{H - BOTTOM + 16}" text-anchor="{anchor}">{k * step / unit:g} {name}</text>'
         )
         k += 1
     return "".join(parts)

@@ -62,6 +62,14 @@ def test_report_refuses_missing_or_malformed_journals_with_exit_4(tmp_path: Path
     assert not (tmp_path / "reports").exists()  # nothing written on bad input
 
 
+def test_report_into_an_unwritable_place_is_a_squall_error_exit_5(tmp_path: Path) -> None:
+    (tmp_path / "journal.json").write_text(json.dumps(J.passed_run()))
+    (tmp_path / "taken").write_text("a file where the folder should go")
+    out = squall("report", "journal.json", "-o", "taken/report", cwd=tmp_path)
+    assert out.returncode == 5
+    assert 'cannot write the report into "taken/report"' in out.stderr
+
+
 def _report_folder(root: Path, name: str, run_age_days: float | None, mtime_age_days: float = 0.0) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
