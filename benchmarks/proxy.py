@@ -12,7 +12,6 @@ loop is bounded in count and time; the whole run takes well under 2 minutes.
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import re
@@ -208,7 +207,7 @@ def run(direct: dict, proxied: dict, api: httpx.Client, proxy_pid: int, upstream
     except ImportError:
         loop_name = "asyncio"
     print(f"squall proxy benchmark (proxy process on {loop_name}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs)")
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     print(f"  {'':<34} {'direct':>12} {'proxied':>12} {'':<7} ratio")
 
     def both(fn: Callable[[tuple[str, int]], Any], kind: str) -> tuple[Any, Any]:
@@ -216,15 +215,20 @@ def run(direct: dict, proxied: dict, api: httpx.Client, proxy_pid: int, upstream
         fn(proxied[kind])
         return fn(direct[kind]), fn(proxied[kind])
 
+    def best(fn: Callable[[tuple[str, int]], float], kind: str) -> tuple[float, float]:
+        # rates: the better of two interleaved runs each, so a noisy neighbour hurts both sides alike
+        runs = [both(fn, kind) for _ in range(2)]
+        return max(r[0] for r in runs), max(r[1] for r in runs)
+
     n = int(20_000 * scale)
     d, p = both(lambda a: round_trips(a, n, 10), "echo")
     _row("round trip p50", pct(d, 50) * 1e6, pct(p, 50) * 1e6, "µs")
     _row("round trip p99", pct(d, 99) * 1e6, pct(p, 99) * 1e6, "µs")
     print(f"  {'  added by the proxy (p50)':<34} {(pct(p, 50) - pct(d, 50)) * 1e6:>25.1f} µs")
-    d, p = both(lambda a: new_connections(a, 3 * scale), "echo")
+    d, p = best(lambda a: new_connections(a, 1.5 * scale), "echo")
     _row("new connections", d, p, "/s", "{:.0f}")
     total = int(4e9 * scale)
-    d, p = both(lambda a: bulk(a, total, 6 * scale), "sink")
+    d, p = best(lambda a: bulk(a, total, 3 * scale), "sink")
     _row("bulk throughput (1 connection)", d, p, "MB/s", "{:.0f}")
 
     api.post("/proxies/echo/toxics", json={"type": "latency", "attributes": {"latency": 100}})
@@ -244,7 +248,7 @@ def run(direct: dict, proxied: dict, api: httpx.Client, proxy_pid: int, upstream
     stats = api.get("/proxies/echo/stats").json()
     print(f"  proxy counted {stats['connections']['opened']} connections, "
           f"{stats['bytes']['upstream'] / 1e6:.0f} MB up on echo")
-    print(json.dumps({"note": "ratios are proxied / direct"}))
+    print(f"  ratios are proxied / direct; load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
