@@ -30,9 +30,10 @@ def _add_check(suite: ET.Element, classname: str, check: Check) -> str:
     case = ET.SubElement(
         suite, "testcase", classname=classname, name=_clean(_case_name(check)), time=_seconds(check.duration_s)
     )
-    detail = [check.summary]
-    if check.kind is not CheckKind.VERIFIER:
-        detail += [f"expected: {check.tolerance}", f"measured: {check.value}"]
+    if check.kind is CheckKind.VERIFIER:
+        detail = [check.summary]
+    else:
+        detail = [f"expected: {check.tolerance}", f"measured: {check.value}", check.error]
     for e in check.evidence:
         if e.text and not e.children and not e.headers:
             detail.append(f"{e.label}: {e.text}")
@@ -57,10 +58,9 @@ def render_junit(report: Report) -> bytes:
     for check in report.checks:
         counts[_add_check(suite, classname, check)] += 1
     verdict_case = ET.SubElement(
-        suite, "testcase", classname=classname, name=f"verdict: {report.title}"[:500],
+        suite, "testcase", classname=classname, name=_clean(f"verdict: {report.title}"),
         time=_seconds(report.duration_s),
     )
-    verdict_case.set("name", _clean(verdict_case.get("name", "")))
     reason = _clean(report.reason)
     if report.verdict is Verdict.PASSED:
         ET.SubElement(verdict_case, "system-out").text = reason
