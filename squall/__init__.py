@@ -59,4 +59,4 @@ def discover(discover_system: bool = True) -> dict[str, Any]:
         if importlib.util.find_spec(module) is None:
             continue
         discovery["activities"].extend(discover_activities(module, kind))
-    return discovery
+    return dict(discovery)

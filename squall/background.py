@@ -65,7 +65,8 @@ async def start_app(app: web.Application, host: str = "127.0.0.1", port: int = 0
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
-    sockets = site._server.sockets if site._server else []  # aiohttp keeps the asyncio server here
+    server = site._server  # aiohttp keeps the asyncio.Server here
+    sockets = getattr(server, "sockets", None) or []
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, int(bound)
 
