@@ -40,6 +40,7 @@ def up(port: int, admin_port: int, fragile: bool) -> None:
     """Run the demo system in the foreground until Ctrl-C, so `chaos run experiments/demo/<file>.yaml` can target it."""
     from rich.console import Console
 
+    from squall.demo.logs import logging_to
     from squall.demo.resilience import Mechanisms
     from squall.demo.topology import DEMO_UP_STATE_DIR, DemoOptions, running
     from squall.errors import SquallError
@@ -54,7 +55,7 @@ def up(port: int, admin_port: int, fragile: bool) -> None:
         mechanisms=Mechanisms.fragile() if fragile else Mechanisms(),
     )
     try:
-        with running(options) as system:
+        with logging_to(state_dir / "demo-up.log") as log_path, running(options) as system:
             console.print("[bold]squall demo system is up[/] (Ctrl-C stops it)")
             console.print(f"  checkout      {system.checkout_url}/checkout   (try: curl -i {system.checkout_url}/checkout)")
             console.print(f"  metrics       {system.checkout_url}/metrics")
@@ -63,6 +64,7 @@ def up(port: int, admin_port: int, fragile: bool) -> None:
                 console.print(f"    {name:<12}  {listen}")
             for name, path in system.pid_files.items():
                 console.print(f"  {name} pid file  {path}")
+            console.print(f"  log           {log_path}")
             if fragile:
                 console.print("  [yellow]fragile: timeouts, retries, breakers and fallbacks are OFF[/]")
             if (port, admin_port) != (8080, 8474):

@@ -15,6 +15,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from squall.demo.logs import logging_to
 from squall.demo.resilience import Mechanisms
 from squall.demo.topology import DemoOptions, running
 from squall.errors import SquallError
@@ -50,7 +51,9 @@ def run_demo(*, report_dir: Path, fragile: bool = False, console: Console | None
 
     console = console or Console(highlight=False, soft_wrap=True)
     mechanisms = Mechanisms.fragile() if fragile else Mechanisms()
+    log_path = report_dir / "demo-system.log"
     with tempfile.TemporaryDirectory(prefix="squall-demo-") as state, contextlib.ExitStack() as stack:
+        stack.enter_context(logging_to(log_path))
         options = DemoOptions(checkout_port=0, admin_port=0, mechanisms=mechanisms, state_dir=Path(state))
         try:
             with console.status("starting the demo system (checkout, payments, 2 inventory replicas, fault proxy)…"):
@@ -60,7 +63,7 @@ def run_demo(*, report_dir: Path, fragile: bool = False, console: Console | None
             return ExitCode.ERROR
         off = mechanisms.switched_off()
         console.print(
-            f"demo system up: checkout {system.checkout_url}, fault proxy {system.toxiproxy_url}"
+            f"demo system up: checkout {system.checkout_url}, fault proxy {system.toxiproxy_url} (log: {log_path})"
             + (f" — [yellow]fragile: {', '.join(off)} switched OFF[/]" if off else "")
         )
         result = run_suite(SUITE_PATH, report_dir=report_dir, env=system.environment(), console=console)
