@@ -154,6 +154,20 @@ def idle_memory(addr: tuple[str, int], pid: int, n: int) -> float:
             s.close()
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_cost(pid: int, work: Callable[[], float]) -> tuple[float, float]:
+    """Run ``work`` (returns how many units it did); return (CPU µs of ``pid`` per unit, units)."""
+    before = cpu_s(pid)
+    units = work()
+    return (cpu_s(pid) - before) / max(units, 1) * 1e6, units
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -245,6 +259,23 @@ def run(direct: dict, proxied: dict, api: httpx.Client, proxy_pid: int, upstream
     p = idle_memory(proxied["echo"], proxy_pid, idle)
     _row(f"memory per idle connection ({idle})", d, p, "KiB")
     print("  (memory baseline: the Python upstream's own RSS per connection)")
+    print("  CPU cost (little affected by other load): proxy process vs the Python upstream doing the direct run")
+
+    def timed_rate(fn: Callable[[], float]) -> float:
+        start = time.perf_counter()
+        rate = fn()
+        return rate * (time.perf_counter() - start)
+
+    for label, kind, unit, work in (
+        ("per round trip", "echo", "µs", lambda a: len(round_trips(a, int(5000 * scale) + 100, 10))),
+        ("per new connection", "echo", "µs", lambda a: timed_rate(lambda: new_connections(a, 2, 1000))),
+        ("per GB of bulk", "sink", "ms", lambda a: timed_rate(lambda: bulk(a, int(1e9 * scale), 5)) / 1e3),
+    ):
+        up_cost, _ = cpu_cost(upstream_pid, lambda w=work, k=kind: w(direct[k]))  # type: ignore[misc]
+        px_cost, _ = cpu_cost(proxy_pid, lambda w=work, k=kind: w(proxied[k]))  # type: ignore[misc]
+        if unit == "ms":
+            up_cost, px_cost = up_cost / 1e3, px_cost / 1e3
+        _row(f"  {label}", up_cost, px_cost, unit, "{:.0f}")
     stats = api.get("/proxies/echo/stats").json()
     print(f"  proxy counted {stats['connections']['opened']} connections, "
           f"{stats['bytes']['upstream'] / 1e6:.0f} MB up on echo")

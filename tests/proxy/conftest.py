@@ -4,10 +4,12 @@
 is on PATH, a real toxiproxy-server, so conformance cases run against both.
 """
 
+import re
 import shutil
 import socket
 import socketserver
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +70,40 @@ def admin(proxy: RunningProxy) -> Iterator[Api]:
     """The embedded proxy's API only (for squall's extensions and toxic effects)."""
     with _client(proxy.url) as client:
         yield Api(client, "embedded")
+
+
+@pytest.fixture(scope="module")
+def serve_url() -> Iterator[str]:
+    """`squall proxy serve --port 0` as a process (uvloop when installed), shared by a module's tests."""
+    cmd = [sys.executable, "-c", "from squall.cli import main; main()", "proxy", "serve", "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        match = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
+        assert match is not None, "squall proxy serve printed no admin URL"
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(params=["in-thread", "serve"])
+def any_admin(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The embedded proxy in a thread (asyncio) and as `squall proxy serve`; each test starts empty."""
+    if request.param == "in-thread":
+        with run_in_thread() as running, _client(running.url) as client:
+            yield Api(client, "embedded")
+        return
+    with _client(request.getfixturevalue("serve_url")) as client:
+        try:
+            yield Api(client, "embedded")
+        finally:
+            for name in client.get("/proxies").json():
+                client.delete(f"/proxies/{name}")
 
 
 class _EchoHandler(socketserver.BaseRequestHandler):

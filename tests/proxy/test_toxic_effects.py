@@ -1,4 +1,7 @@
-"""Each toxic's effect on real sockets through the embedded proxy (timings with generous bounds)."""
+"""Each toxic's effect on real sockets through the embedded proxy, in a thread and as `squall proxy serve`.
+
+Timings are asserted with generous bounds.
+"""
 
 import os
 import socket
@@ -18,49 +21,49 @@ def _rtt(sock: socket.socket, payload: bytes = b"ping") -> float:
     return time.monotonic() - start
 
 
-def _proxy(admin: Api, upstream: str) -> str:
-    return str(admin.create("p", upstream)["listen"])
+def _proxy(api: Api, upstream: str) -> str:
+    return str(api.create("p", upstream)["listen"])
 
 
-def test_plain_forwarding_keeps_bytes_intact(admin: Api, echo_upstream: str) -> None:
+def test_plain_forwarding_keeps_bytes_intact(any_admin: Api, echo_upstream: str) -> None:
     data = os.urandom(2_000_000)
-    with connect(_proxy(admin, echo_upstream)) as s:
+    with connect(_proxy(any_admin, echo_upstream)) as s:
         threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
         assert recv_exactly(s, len(data)) == data
 
 
-def test_latency_adds_about_the_configured_delay(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
+def test_latency_adds_about_the_configured_delay(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
     with connect(listen) as s:
         base = min(_rtt(s) for _ in range(5))
-        admin.toxic("p", type="latency", attributes={"latency": 100})  # on an open connection
+        any_admin.toxic("p", type="latency", attributes={"latency": 100})  # on an open connection
         slow = [_rtt(s) for _ in range(3)]
         assert all(0.095 <= t - base < 1.0 for t in slow), slow
-        admin.toxic("p", type="latency", stream="upstream", attributes={"latency": 100})
+        any_admin.toxic("p", type="latency", stream="upstream", attributes={"latency": 100})
         assert 0.19 <= _rtt(s) < 1.5
 
 
-def test_latency_toxicity_zero_has_no_effect(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="latency", toxicity=0, attributes={"latency": 1000})
+def test_latency_toxicity_zero_has_no_effect(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="latency", toxicity=0, attributes={"latency": 1000})
     with connect(listen) as s:
         assert _rtt(s) < 0.5
 
 
 @pytest.mark.parametrize("attrs", [{"average_size": 7, "size_variation": 5, "delay": 10},
                                    {"average_size": 1000, "size_variation": 0, "delay": 0}])
-def test_slicer_keeps_bytes_intact(admin: Api, echo_upstream: str, attrs: dict) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="slicer", attributes=attrs)
+def test_slicer_keeps_bytes_intact(any_admin: Api, echo_upstream: str, attrs: dict) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="slicer", attributes=attrs)
     data = os.urandom(4_000)
     with connect(listen) as s:
         s.sendall(data)
         assert recv_exactly(s, len(data)) == data
 
 
-def test_bandwidth_limits_rate_and_keeps_bytes(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="bandwidth", attributes={"rate": 500})  # 500 KB/s
+def test_bandwidth_limits_rate_and_keeps_bytes(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="bandwidth", attributes={"rate": 500})  # 500 KB/s
     data = os.urandom(200_000)
     with connect(listen) as s:
         start = time.monotonic()
@@ -69,22 +72,22 @@ def test_bandwidth_limits_rate_and_keeps_bytes(admin: Api, echo_upstream: str) -
         assert time.monotonic() - start >= 0.3  # 200 KB at 500 KB/s takes ~0.4 s
 
 
-def test_timeout_zero_holds_until_removed_without_losing_bytes(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="timeout", attributes={"timeout": 0})
+def test_timeout_zero_holds_until_removed_without_losing_bytes(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="timeout", attributes={"timeout": 0})
     with connect(listen) as s:
         s.sendall(b"held")
         s.settimeout(0.5)
         with pytest.raises(socket.timeout):
             s.recv(10)
-        assert admin.client.delete("/proxies/p/toxics/timeout_downstream").status_code == 204
+        assert any_admin.client.delete("/proxies/p/toxics/timeout_downstream").status_code == 204
         assert recv_exactly(s, 4) == b"held"
         assert _rtt(s) < 1.0
 
 
-def test_timeout_closes_after_its_delay(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="timeout", attributes={"timeout": 200})
+def test_timeout_closes_after_its_delay(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="timeout", attributes={"timeout": 200})
     with connect(listen) as s:
         start = time.monotonic()
         s.sendall(b"never answered")
@@ -92,9 +95,9 @@ def test_timeout_closes_after_its_delay(admin: Api, echo_upstream: str) -> None:
         assert 0.15 <= time.monotonic() - start < 5
 
 
-def test_reset_peer_really_resets(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="reset_peer", attributes={"timeout": 100})
+def test_reset_peer_really_resets(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="reset_peer", attributes={"timeout": 100})
     with connect(listen) as s:
         s.sendall(b"x")
         assert recv_exactly(s, 1) == b"x"  # traffic flows until the timeout
@@ -107,18 +110,18 @@ def test_reset_peer_really_resets(admin: Api, echo_upstream: str) -> None:
                     pytest.fail("got a clean EOF, expected a TCP RST")
 
 
-def test_limit_data_closes_after_n_bytes(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="limit_data", attributes={"bytes": 1000})
+def test_limit_data_closes_after_n_bytes(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="limit_data", attributes={"bytes": 1000})
     with connect(listen) as s:
         s.sendall(b"a" * 5000)
         got = recv_exactly(s, 5000, deadline_s=5)
         assert got == b"a" * 1000
 
 
-def test_slow_close_delays_the_close(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="slow_close", attributes={"delay": 300})
+def test_slow_close_delays_the_close(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="slow_close", attributes={"delay": 300})
     with connect(listen) as s:
         s.sendall(b"bye")
         assert recv_exactly(s, 3) == b"bye"
@@ -128,41 +131,41 @@ def test_slow_close_delays_the_close(admin: Api, echo_upstream: str) -> None:
         assert 0.25 <= time.monotonic() - start < 5
 
 
-def test_partition_refuses_and_heals(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
+def test_partition_refuses_and_heals(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
     with connect(listen) as open_conn:
         assert _rtt(open_conn) < 1
-        admin.client.patch("/proxies/p", json={"enabled": False})
+        any_admin.client.patch("/proxies/p", json={"enabled": False})
         assert recv_exactly(open_conn, 1, deadline_s=5) == b""  # open connections are closed
     with pytest.raises(ConnectionRefusedError):
         connect(listen, timeout=2)
-    admin.client.patch("/proxies/p", json={"enabled": True})
+    any_admin.client.patch("/proxies/p", json={"enabled": True})
     with connect(listen) as s:
         assert _rtt(s) < 1
 
 
-def test_removing_a_toxic_mid_stream_loses_no_bytes(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
-    admin.toxic("p", type="bandwidth", attributes={"rate": 200})
-    admin.toxic("p", type="latency", stream="upstream", attributes={"latency": 20})
+def test_removing_a_toxic_mid_stream_loses_no_bytes(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="bandwidth", attributes={"rate": 200})
+    any_admin.toxic("p", type="latency", stream="upstream", attributes={"latency": 20})
     data = os.urandom(400_000)
     with connect(listen) as s:
         threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
         first = recv_exactly(s, 20_000, deadline_s=10)
-        admin.client.delete("/proxies/p/toxics/bandwidth_downstream")
-        admin.client.delete("/proxies/p/toxics/latency_upstream")
+        any_admin.client.delete("/proxies/p/toxics/bandwidth_downstream")
+        any_admin.client.delete("/proxies/p/toxics/latency_upstream")
         rest = recv_exactly(s, len(data) - len(first), deadline_s=20)
         assert first + rest == data
 
 
-def test_dead_upstream_accepts_then_closes(admin: Api) -> None:
+def test_dead_upstream_accepts_then_closes(any_admin: Api) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{probe.getsockname()[1]}"
-    listen = _proxy(admin, dead)
+    listen = _proxy(any_admin, dead)
     with connect(listen) as s:
         assert recv_exactly(s, 1, deadline_s=5) == b""
-    stats = admin.client.get("/proxies/p/stats").json()
+    stats = any_admin.client.get("/proxies/p/stats").json()
     assert stats["connections"]["refused"] == 1
 
 
@@ -188,8 +191,8 @@ def test_bulk_stream_switches_between_zero_copy_and_toxics_losing_nothing(
     assert got == data
 
 
-def test_half_close_still_gets_the_answer(admin: Api, echo_upstream: str) -> None:
-    listen = _proxy(admin, echo_upstream)
+def test_half_close_still_gets_the_answer(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
     with connect(listen) as s:
         s.sendall(b"last words")
         s.shutdown(socket.SHUT_WR)  # like an HTTP/1.0 client: done writing, still reading
