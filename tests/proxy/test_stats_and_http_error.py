@@ -137,3 +137,21 @@ def test_http_error_bad_attributes(admin: Api, echo_upstream: str, attrs: dict, 
     assert r.status_code == 400 and r.json()["error"].startswith("bad request body")
     assert needle in r.json()["error"]
     assert admin.client.get("/proxies/svc/toxics").json() == []
+
+
+def test_head_then_get_on_one_connection_are_both_recorded(admin: Api, http_upstream: str) -> None:
+    listen = admin.create("svc", http_upstream)["listen"]
+    with connect(listen) as s:
+        s.sendall(b"HEAD /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 4096:
+            chunk = recv_exactly(s, 1)
+            if not chunk:
+                break
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 200")
+        s.sendall(b"GET /status/404 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        rest = recv_exactly(s, 100_000, deadline_s=5)
+        assert rest.startswith(b"HTTP/1.1 404")
+    stats = _stats(admin)
+    assert [(e["method"], e["status"]) for e in stats["http"]["events"]] == [("HEAD", 200), ("GET", 404)]
