@@ -1,24 +1,14 @@
 """Fixtures for the activity tests: the embedded proxy and real services on 127.0.0.1 ephemeral ports."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from services import clients, dependency
+from services.system import System
 
 from squall.background import serve_app
 from squall.proxy import run_in_thread
 from squall.toxiproxy_client import ToxiproxyClient
-
-
-@dataclass(frozen=True)
-class System:
-    """A dependency behind a proxy named "payments", and the configuration activities receive."""
-
-    api: str  # the proxy's admin API
-    proxied: str  # http://127.0.0.1:<listen port> — the dependency through the proxy
-    direct: str  # the dependency itself
-    configuration: dict
 
 
 @pytest.fixture

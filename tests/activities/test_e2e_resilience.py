@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import System
+from services.system import System
 
 from squall.ledger import Ledger
 from squall.validate import validate_experiment

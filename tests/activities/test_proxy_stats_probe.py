@@ -3,8 +3,8 @@
 import httpx
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from conftest import System
 from services import clients
+from services.system import System
 
 from squall import config
 from squall.actions import toxiproxy as tp

@@ -2,7 +2,7 @@
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from conftest import System
+from services.system import System
 
 from squall import config
 from squall.actions import toxiproxy as tp
