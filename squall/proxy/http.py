@@ -71,7 +71,9 @@ class HttpObserver:
         except httptools.HttpParserUpgrade:
             self.req_parser = None  # CONNECT / Upgrade: the rest is not HTTP/1.x
         except httptools.HttpParserError:
-            self.req_parser = None  # not HTTP after all: stop parsing, keep forwarding
+            self.req_parser = None  # not HTTP after all: stop parsing, forward the bytes as they came
+            self.out = []
+            return data
         if not self.rewrite:
             return data
         out, self.out = b"".join(self.out), []

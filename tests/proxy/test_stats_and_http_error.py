@@ -155,3 +155,14 @@ def test_head_then_get_on_one_connection_are_both_recorded(admin: Api, http_upst
         assert rest.startswith(b"HTTP/1.1 404")
     stats = _stats(admin)
     assert [(e["method"], e["status"]) for e in stats["http"]["events"]] == [("HEAD", 200), ("GET", 404)]
+
+
+def test_bytes_that_only_look_like_http_pass_unchanged(admin: Api, echo_upstream: str) -> None:
+    listen = admin.create("svc", echo_upstream)["listen"]
+    admin.toxic("svc", type="http_error", attributes={"status": 503})
+    payload = b"GET \x00\x01 not really http\r\n\x7f\x7f\r\n\r\n"
+    with connect(listen) as s:
+        s.sendall(payload)
+        assert recv_exactly(s, len(payload)) == payload
+        s.sendall(b"more")
+        assert recv_exactly(s, 4) == b"more"
