@@ -78,6 +78,7 @@ def up(port: int, admin_port: int, fragile: bool) -> None:
             console.print("stopping the demo system…")
     except (SquallError, OSError) as exc:
         console.print(f"[red]could not run the demo system:[/] {exc}")
+        console.print("  (checkout wants --port, the fault proxy's API --admin-port; pick free ones)")
         sys.exit(int(ExitCode.ERROR))
     finally:
         for sig, handler in previous.items():

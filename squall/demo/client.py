@@ -92,8 +92,9 @@ class DependencyClient:
         attempts = self.retry.attempts if self.mechanisms.retries else 1
         waited_for_retry_after = 0.0
         reason = "no attempt made"
+        failed: Endpoint | None = None
         for attempt in range(attempts):
-            endpoint = self._pick()
+            endpoint = self._pick(avoid=failed)
             if endpoint is None:
                 reason = "every endpoint's circuit breaker is open"
                 break
@@ -103,6 +104,7 @@ class DependencyClient:
             try:
                 body = await self._attempt(endpoint, method, path, json, headers, deadline)
             except _AttemptFailed as exc:
+                failed = endpoint
                 reason, retry_after_s = exc.reason, exc.retry_after_s
                 self.metrics.attempts[(endpoint.name, exc.result)] += 1
                 if exc.result == "rate_limited":
@@ -143,11 +145,18 @@ class DependencyClient:
             for e in self.endpoints
         ]
 
-    def _pick(self) -> Endpoint | None:
-        """Round-robin over the endpoints, skipping those whose breaker is open; None if all are."""
+    def _pick(self, avoid: Endpoint | None = None) -> Endpoint | None:
+        """Round-robin over the endpoints, skipping those whose breaker is open; None if all are.
+
+        A retry prefers an endpoint other than the one that just failed (failover),
+        and goes back to the same one only if it is the only one left.
+        """
         start = next(self._next)
-        for i in range(len(self.endpoints)):
-            endpoint = self.endpoints[(start + i) % len(self.endpoints)]
+        ordered = [self.endpoints[(start + i) % len(self.endpoints)] for i in range(len(self.endpoints))]
+        if avoid is not None and len(ordered) > 1:
+            ordered.remove(avoid)
+            ordered.append(avoid)
+        for endpoint in ordered:
             if endpoint.available(self.mechanisms):
                 return endpoint
             self.metrics.short_circuits[endpoint.name] += 1
