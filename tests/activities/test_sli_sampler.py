@@ -69,3 +69,9 @@ def test_bad_arguments_are_named() -> None:
         sli.sample("localhost:1")
     with pytest.raises(ActivityFailed, match="requests=0"):
         sli.sample("http://127.0.0.1:1/", requests=0)
+
+
+def test_duration_bounds_sequential_sampling(dependency_url: str) -> None:
+    result = sli.sample(f"{dependency_url}/slow?s=0.1", duration_s=0.5)
+    assert 2 <= result["count"] <= 6  # about five 0.1 s requests fit in 0.5 s
+    assert result["success_rate"] == 1.0
