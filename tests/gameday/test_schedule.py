@@ -74,5 +74,7 @@ def test_the_loop_fires_repeatedly_never_overlaps_and_stops_on_sigterm(
     for earlier, later in itertools.pairwise(runs):
         assert later.started >= earlier.started + earlier.duration_s - 0.01  # never two at once
     # a failing experiment fails each game day but does not stop the schedule
-    assert all(r.verdict == "failed" for r in runs)
+    assert [r.verdict for r in runs[:2]] == ["failed", "failed"]
+    assert all(r.verdict == "failed" for r in runs[2:-1])
+    assert runs[-1].verdict in ("failed", "interrupted")  # SIGTERM may land during a game day
     assert sum(1 for r in history.rows(kind="experiment") if r.experiment == "passing" and r.verdict == "passed") >= 2
