@@ -16,7 +16,7 @@ from squall.proxy.errors import (
     toxic_exists,
 )
 from squall.proxy.proxy import Proxy
-from squall.proxy.toxics import ToxicSpec, build_attributes, toxic_class
+from squall.proxy.spec import ToxicSpec, build_attributes, toxic_class
 
 
 def _json_type(value: object) -> str:

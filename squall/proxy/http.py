@@ -19,7 +19,7 @@ from squall.proxy.stats import HttpEvent
 from squall.proxy.toxics import HttpError
 
 if TYPE_CHECKING:
-    from squall.proxy.link import Connection
+    from squall.proxy.connection import Connection
 
 _REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|CONNECT) \S")
 _RUN_ID = RUN_ID_HEADER.lower().encode()

@@ -6,10 +6,10 @@ import itertools
 import socket
 from typing import Any
 
+from squall.proxy.connection import Connection, Endpoint
 from squall.proxy.errors import ApiError, toxic_exists, toxic_not_found
-from squall.proxy.link import Connection, Endpoint
+from squall.proxy.spec import ToxicSpec
 from squall.proxy.stats import Stats
-from squall.proxy.toxics import ToxicSpec
 
 _conn_ids = itertools.count(1)
 
