@@ -36,7 +36,7 @@ def run(suite: Path, report_dir: Path | None, quiet: bool) -> None:
     from squall.gameday.runner import run_suite
 
     result = run_suite(suite, report_dir=report_dir, progress=not quiet, console=_console())
-    if result.problems:
+    if quiet:
         for problem in result.problems:
             click.echo(f"invalid: {problem}", err=True)
     sys.exit(int(result.exit_code))
@@ -103,14 +103,16 @@ def gate(files: tuple[Path, ...], min_score: float | None, junit_path: Path | No
         problem = f"{suites[0]}: give either one suite or experiment files, not both (got {len(files)} files)"
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         result = finish_invalid("gate", [problem], report_dir or Path("reports/gate"), stamp, time.time())
+        quiet = True  # nothing printed it yet
     else:
         target: Path | Suite = files[0] if suites else suite_from_experiments(files, reports_dir=report_dir)
         result = run_suite(target, report_dir=report_dir, progress=not quiet, console=_console(), min_score=min_score)
     if junit_path is not None and result.junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.junit_path, junit_path)
-    for problem in result.problems:
-        click.echo(f"invalid: {problem}", err=True)
+    if quiet:  # otherwise the live progress already showed them
+        for problem in result.problems:
+            click.echo(f"invalid: {problem}", err=True)
     click.echo(result.summary_md)
     sys.exit(int(result.exit_code))
 

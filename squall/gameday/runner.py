@@ -109,13 +109,16 @@ def run_suite(
             suite = load_suite(suite_path)
         except ExperimentInvalid as exc:
             base = report_dir or Path("reports")
-            return publish.finish_invalid(suite_path.stem, str(exc).splitlines()[1:], base, stamp, started)
+            problems = [line.strip() for line in str(exc).splitlines()[1:]]
+            for p in problems:
+                say(f"[red]invalid:[/] {p}", highlight=False)
+            return publish.finish_invalid(suite_path.stem, problems, base, stamp, started)
     base = (report_dir or suite.reports_dir).resolve()
     run_dir = _fresh_dir(base / stamp)
     problems = check_suite_experiments(suite, env)
     if problems:
         for p in problems:
-            say(f"[red]invalid:[/] {p}", markup=True, highlight=False)
+            say(f"[red]invalid:[/] {p}", highlight=False)
         return publish.finish_invalid(suite.name, problems, base, run_dir.name, started, suite=suite)
 
     own_stopper = stopper is None
@@ -123,6 +126,7 @@ def run_suite(
     if own_stopper:
         stopper.install()
     results: list[ExperimentResult] = []
+    left_behind = 0  # faults that could not be removed
     say(f"[bold]game day[/] {suite.name}: {len(suite.experiments)} experiment(s) -> {run_dir}", highlight=False)
     try:
         for i, exp in enumerate(suite.experiments):
@@ -137,13 +141,12 @@ def run_suite(
             say(f"▶ {exp.name} ({exp.path.name})", highlight=False)
             res = _run_one(exp, run_dir, env, stopper)
             results.append(res)
+            left_behind += _remove_leftovers(res, say)
             score = "n/a" if res.score is None else f"{res.score:.0f}"
             say(f"  {_ICON[res.verdict]} {exp.name} in {res.duration_s:.1f} s, score {score} — {res.reason}", highlight=False)
     finally:
         if own_stopper:
             stopper.restore()
-        if stopper.event.is_set():
-            _cleanup_runs(results, say)
 
     weights = {e.name: e.weight for e in suite.experiments}
     total = suite_score([(weights[r.name], r.score) for r in results])
@@ -151,6 +154,9 @@ def run_suite(
     if stopper.signum is not None:
         exit_code, verdict = ExitCode.ABORTED, "interrupted"
         reasons.insert(0, f"interrupted by {signal.Signals(stopper.signum).name}; faults of the game day were cleaned up")
+    if left_behind:
+        exit_code = ExitCode.ERROR
+        reasons.insert(0, f"{left_behind} fault(s) could not be removed; they stay in the ledger for `squall cleanup`")
     result = GameDayResult(
         suite=suite.name, stamp=run_dir.name, run_dir=run_dir, started=started, duration_s=time.time() - started,
         exit_code=exit_code, verdict=verdict, score=total, reasons=reasons, experiments=results,
@@ -259,11 +265,16 @@ def _reports(out_dir: Path, journal: dict[str, Any] | None) -> dict[str, Path]:
     return {kind: out_dir / name for kind, name in names.items() if (out_dir / name).exists()}
 
 
-def _cleanup_runs(results: list[ExperimentResult], say: Any) -> None:
-    ledger = Ledger()
-    for res in results:
-        if res.run_id is None:
-            continue
-        for item in cleanup(ledger, run_id=res.run_id):
-            state = "removed" if item.removed else "[red]could NOT remove[/]"
-            say(f"  cleanup: {state} {item.entry.description} ({item.message})", highlight=False)
+def _remove_leftovers(res: ExperimentResult, say: Any) -> int:
+    """Undo what the finished experiment's run still lists in the ledger (a crash or kill); return failures."""
+    if res.run_id is None:
+        return 0
+    failed = 0
+    for item in cleanup(Ledger(), run_id=res.run_id):
+        if item.removed:
+            say(f"  [yellow]removed a fault the run left behind:[/] {item.entry.description} ({item.message})",
+                highlight=False)
+        else:
+            failed += 1
+            say(f"  [red]could NOT remove:[/] {item.entry.description} ({item.message})", highlight=False)
+    return failed

@@ -11,6 +11,8 @@ import pytest
 from aiohttp import web
 
 from squall.background import serve_app
+from squall.exitcodes import ExitCode
+from squall.gameday.runner import run_suite
 from squall.ledger import Ledger
 from squall.proxy import run_in_thread
 from squall.toxiproxy_client import ToxiproxyClient
@@ -73,3 +75,24 @@ def test_sigterm_mid_experiment_removes_the_fault_and_skips_the_rest(
     assert "interrupted by SIGTERM" in err
     index = next((tmp_path / "reports").glob("*/index.html")).read_text()
     assert "interrupted" in index and "not run: the game day was interrupted" in index
+
+
+def test_a_run_that_dies_after_injecting_has_its_fault_removed_by_the_game_day(
+    tmp_path: Path, passing: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path],
+    proxy_url: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    inject = {"type": "action", "name": "slow-payments", "provider": {
+        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+        "arguments": {"proxy": "payments", "latency_ms": 500}}}
+    die = {"type": "action", "name": "die", "provider": {"type": "python", "module": "os", "func": "_exit",
+                                                         "arguments": {"status": 9}}}
+    write_experiment("dies.yaml", experiment("dies mid-fault", [probe("root", "/")], method=[inject, die],
+                                             configuration={"toxiproxy_url": proxy_url}))
+    suite = write_suite({"name": "crash", "experiments": ["dies.yaml", "passing.yaml"]})
+    result = run_suite(suite)
+    assert "removed a fault the run left behind: latency 500 ms on payments" in capsys.readouterr().err
+    with ToxiproxyClient(proxy_url) as client:
+        assert client.toxics("payments") == []
+    assert Ledger().open_entries() == []
+    assert [e.verdict for e in result.experiments] == ["inconclusive", "passed"]
+    assert result.exit_code == ExitCode.INCONCLUSIVE
