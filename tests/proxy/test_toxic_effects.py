@@ -197,3 +197,25 @@ def test_half_close_still_gets_the_answer(any_admin: Api, echo_upstream: str) ->
         s.sendall(b"last words")
         s.shutdown(socket.SHUT_WR)  # like an HTTP/1.0 client: done writing, still reading
         assert recv_exactly(s, 100, deadline_s=5) == b"last words"
+
+
+def test_held_data_is_bounded_by_backpressure(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    any_admin.toxic("p", type="timeout", stream="upstream", attributes={"timeout": 0})
+    block = b"b" * 65536
+    sent = 0
+    with connect(listen) as s:
+        s.setblocking(False)
+        deadline = time.monotonic() + 10
+        while sent < 200_000_000 and time.monotonic() < deadline:  # bounded in bytes and time
+            try:
+                sent += s.send(block)
+            except BlockingIOError:
+                time.sleep(0.2)  # give the proxy a chance to read more, if it (wrongly) would
+                try:
+                    sent += s.send(block)
+                except BlockingIOError:
+                    break
+        # the proxy stopped reading: what it holds is its 1 MiB queue plus kernel socket buffers
+        assert sent < 64_000_000, sent
+        assert time.monotonic() < deadline
