@@ -18,7 +18,7 @@ _SUITE = click.Path(exists=True, dir_okay=False, path_type=Path)
 def _console() -> "Console":
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 @click.group()

@@ -99,7 +99,7 @@ def run_suite(
     """Run every experiment of a suite and return the combined, scored result (never raises for a bad suite)."""
     from squall.gameday import publish
 
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     say = console.print if progress else (lambda *a, **k: None)
     started = time.time()
     stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -64,7 +64,7 @@ def run_schedule(
     stopper: Stopper | None = None,
 ) -> ExitCode:
     """Run the suite at each cron occurrence until stopped (or once); the exit code of the last game day."""
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     suite = load_suite(suite_path)
     if suite.schedule is None:
         raise ExperimentInvalid(f'{suite_path}: schedule: missing (expected {{cron: "0 10 * * TUE", timezone: UTC}})')
