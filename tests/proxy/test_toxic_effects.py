@@ -219,3 +219,15 @@ def test_held_data_is_bounded_by_backpressure(any_admin: Api, echo_upstream: str
         # the proxy stopped reading: what it holds is its 1 MiB queue plus kernel socket buffers
         assert sent < 64_000_000, sent
         assert time.monotonic() < deadline
+
+
+def test_toxicity_is_drawn_per_connection(admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(admin, echo_upstream)
+    admin.toxic("p", type="latency", toxicity=0.5, attributes={"latency": 150})
+    slow = 0
+    for _ in range(30):
+        with connect(listen) as s:
+            first = _rtt(s) > 0.1
+            assert (_rtt(s) > 0.1) == first  # the same draw for the whole connection
+            slow += first
+    assert 3 <= slow <= 27, slow
