@@ -150,12 +150,13 @@ def stop_process(
     name_pattern: str | None = None,
     duration_s: float = 0.0,
     max_processes: int = 1,
+    configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Freeze a local process (SIGSTOP), recorded in the fault ledger; with duration_s > 0 resume it (SIGCONT) after that many seconds."""
     if not isinstance(duration_s, (int, float)) or not 0 <= duration_s <= MAX_STOP_S:
         raise ExperimentInvalid(f"duration_s {duration_s!r} is not valid (expected a number of seconds from 0 to {MAX_STOP_S:g})")
     pids = _find(pid_file, name_pattern, max_processes)
-    ledger = Ledger(config.ledger_path())
+    ledger = Ledger(config.ledger_path(configuration))
     entries: list[Entry] = []
     try:
         for pid in pids:
@@ -184,10 +185,15 @@ def stop_process(
 
 
 @activity
-def continue_process(pid_file: str | None = None, name_pattern: str | None = None, max_processes: int = 1) -> dict[str, Any]:
+def continue_process(
+    pid_file: str | None = None,
+    name_pattern: str | None = None,
+    max_processes: int = 1,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Resume a stopped local process (SIGCONT) and strike its fault off the ledger."""
     pids = _find(pid_file, name_pattern, max_processes)
-    ledger = Ledger(config.ledger_path())
+    ledger = Ledger(config.ledger_path(configuration))
     for pid in pids:
         try:
             os.kill(pid, signal.SIGCONT)

@@ -221,6 +221,8 @@ class ControlledRun:
     # -- the end -------------------------------------------------------------------
     def finish(self, journal: dict[str, Any]) -> None:
         """Stop sampling, remove what is left, decide the verdict and write it into the journal."""
+        if self.finished:  # declared both globally and in the experiment: one verdict
+            return
         self.guard.raise_allowed = False
         self.timeline.stop()
         self.remove_faults()

@@ -12,6 +12,7 @@ STOP_KINDS: tuple[str, ...] = get_args(StopKind)
 #: hard cap on timeline samples kept per run, whatever the arguments say
 MAX_SAMPLES_CAP = 200_000
 MIN_INTERVAL_S = 0.05
+DEFAULT_TIMEOUT_S = 2.0
 
 _SLI_KEYS = {"name", "url", "method", "interval_s", "timeout_s", "expect_status", "headers"}
 _STOP_KEYS = {"name", "kind", "threshold", "for_s", "slo", "window_s", "target", "min_samples"}
@@ -26,7 +27,7 @@ class SliTarget:
     url: str
     method: str = "GET"
     interval_s: float = 1.0
-    timeout_s: float = 0.8
+    timeout_s: float = DEFAULT_TIMEOUT_S
     expect_status: int | tuple[int, ...] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -91,8 +92,9 @@ def _sli(index: int, raw: Any) -> SliTarget:
         raise ExperimentInvalid(f'{where}: url "{url}" is not an http(s) URL (expected e.g. "http://127.0.0.1:8080/health")')
     name = str(raw.get("name") or f"sli-{index}")
     interval = _number(where, "interval_s", raw.get("interval_s", 1.0), MIN_INTERVAL_S, 3600)
-    # a request never outlives its tick: that is what keeps a hung target from piling requests up
-    timeout = _number(where, "timeout_s", raw.get("timeout_s", min(5.0, interval * 0.8)), 0.01, 60)
+    # one request in flight per target, ticks missed while it hangs are skipped: a timeout
+    # longer than the interval slows sampling down, it never piles requests up
+    timeout = _number(where, "timeout_s", raw.get("timeout_s", DEFAULT_TIMEOUT_S), 0.01, 60)
     expect = raw.get("expect_status")
     if isinstance(expect, list):
         expect = tuple(expect)
@@ -108,7 +110,7 @@ def _sli(index: int, raw: Any) -> SliTarget:
         url=url,
         method=str(raw.get("method", "GET")).upper(),
         interval_s=interval,
-        timeout_s=min(timeout, interval),
+        timeout_s=timeout,
         expect_status=expect,
         headers={str(k): str(v) for k, v in headers.items()},
     )

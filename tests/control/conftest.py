@@ -176,11 +176,14 @@ def wait_action(seconds: float, stubborn: bool = False) -> dict[str, Any]:
 def start_chaos(tmp_path: Path) -> Iterator[Callable[..., ChaosRun]]:
     runs: list[ChaosRun] = []
 
-    def start(exp: dict[str, Any], *args: str, env: dict[str, str] | None = None, settings: dict[str, Any] | None = None) -> ChaosRun:
+    def start(exp: dict[str, Any], *args: str, env: dict[str, str] | None = None, settings: dict[str, Any] | None = None,
+              unset: list[str] | None = None) -> ChaosRun:
         path = tmp_path / f"experiment-{len(runs)}.json"
         path.write_text(json.dumps(exp))
         journal = tmp_path / f"journal-{len(runs)}.json"
         full_env = {**os.environ, "PYTHONPATH": str(HERE), "SQUALL_REPORT_DIR": str(tmp_path / "report"), **(env or {})}
+        for name in unset or []:
+            full_env.pop(name, None)
         log = tmp_path / f"chaos-{len(runs)}.log"
         settings_path = tmp_path / f"settings-{len(runs)}.yaml"
         if settings is not None:

@@ -115,15 +115,21 @@ def test_exception_inside_an_activity_still_removes_the_fault(proxied: Proxied, 
     assert [w["outcome"] for w in ext["fault_windows"]] == ["cleaned-up"]
 
 
-@pytest.mark.parametrize("attempt", REPEAT)
-def test_stop_condition_aborts_the_method_removes_faults_and_rolls_back(proxied: Proxied, start_chaos, tmp_path: Path, attempt: int) -> None:
+FLOOR = {"name": "floor", "kind": "success_rate_below", "threshold": 0.5, "for_s": 0.5}
+BUDGET = {"name": "budget", "kind": "burn_rate_above", "slo": 0.99, "threshold": 2.0, "window_s": 0.5}
+
+
+@pytest.mark.parametrize(("condition", "says"), [(FLOOR, "success rate"), (FLOOR, "success rate"), (BUDGET, "burn rate")])
+def test_stop_condition_aborts_the_method_removes_faults_and_rolls_back(
+    proxied: Proxied, start_chaos, tmp_path: Path, condition: dict, says: str
+) -> None:
     marker = tmp_path / "rolled-back"
     exp = experiment(
         method=[action("error storm", TOX, "add_http_error", proxy="svc", status=503), wait_action(30)],
         rollbacks=[action("leave a trace", "ctl_helpers", "touch", path=str(marker))],
         arguments={
             "sli": [{"name": "svc", "url": proxied.url, "interval_s": 0.1, "timeout_s": 0.5}],
-            "stop_conditions": [{"name": "floor", "kind": "success_rate_below", "threshold": 0.5, "for_s": 0.5}],
+            "stop_conditions": [condition],
             "report": False,
         },
         configuration={"toxiproxy_url": proxied.api},
@@ -138,9 +144,9 @@ def test_stop_condition_aborts_the_method_removes_faults_and_rolls_back(proxied:
     assert journal["status"] == "aborted"
     ext = run.squall()
     assert ext["verdict"] == "aborted"
-    assert 'stop condition "floor"' in ext["reason"]
+    assert f'stop condition "{condition["name"]}"' in ext["reason"]
     event = ext["stop_events"][0]
-    assert event["condition"] == "floor" and "success rate" in event["reason"]
+    assert event["condition"] == condition["name"] and says in event["reason"]
     window = ext["fault_windows"][0]
     assert window["end"] - event["t"] < 2.0  # faults go within a second of the decision
     assert marker.exists(), "rollbacks still play after an abort"

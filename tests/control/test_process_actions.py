@@ -26,6 +26,8 @@ def _state(pid: int) -> str:
 def sleeper(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, str]]:
     marker = f"squall-test-sleeper-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(60)", marker])
+    # the kernel fills /proc/PID/cmdline a moment after exec returns to the parent
+    wait_for(lambda: marker.encode() in Path(f"/proc/{proc.pid}/cmdline").read_bytes(), timeout=10)
     pid_file = tmp_path / "sleeper.pid"
     pid_file.write_text(f"{proc.pid}\n")
     yield proc, pid_file, marker
@@ -79,6 +81,7 @@ def test_guardrails_name_the_bad_value(sleeper, tmp_path: Path) -> None:
     proc, pid_file, marker = sleeper
     twin = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", marker])
     try:
+        wait_for(lambda: marker.encode() in Path(f"/proc/{twin.pid}/cmdline").read_bytes(), timeout=10)
         with pytest.raises(ActivityFailed, match=r"matches 2 processes .* max_processes=1"):
             stop_process(name_pattern=marker)
         assert _state(proc.pid) != "T" and _state(twin.pid) != "T"
@@ -98,7 +101,7 @@ def test_guardrails_name_the_bad_value(sleeper, tmp_path: Path) -> None:
 def test_sigterm_during_a_chaos_run_resumes_the_stopped_process(upstream: Upstream, start_chaos) -> None:
     exp = experiment(
         method=[action("freeze upstream", "squall.actions.process", "stop_process", pid_file=str(upstream.pid_file)), wait_action(30)],
-        arguments={"sli": [{"name": "up", "url": upstream.url, "interval_s": 0.1}], "report": False},
+        arguments={"sli": [{"name": "up", "url": upstream.url, "interval_s": 0.1, "timeout_s": 0.3}], "report": False},
     )
     run: ChaosRun = start_chaos(exp)
     wait_for(lambda: upstream.state() == "T" and "Action: hold" in run.output, timeout=30)
