@@ -119,10 +119,11 @@ FLOOR = {"name": "floor", "kind": "success_rate_below", "threshold": 0.5, "for_s
 BUDGET = {"name": "budget", "kind": "burn_rate_above", "slo": 0.99, "threshold": 2.0, "window_s": 0.5}
 
 
-@pytest.mark.parametrize(("condition", "says"), [(FLOOR, "success rate"), (FLOOR, "success rate"), (BUDGET, "burn rate")])
+@pytest.mark.parametrize("attempt", REPEAT)
 def test_stop_condition_aborts_the_method_removes_faults_and_rolls_back(
-    proxied: Proxied, start_chaos, tmp_path: Path, condition: dict, says: str
+    proxied: Proxied, start_chaos, tmp_path: Path, attempt: int
 ) -> None:
+    condition, says = [(FLOOR, "success rate"), (FLOOR, "success rate"), (BUDGET, "burn rate")][attempt]
     marker = tmp_path / "rolled-back"
     exp = experiment(
         method=[action("error storm", TOX, "add_http_error", proxy="svc", status=503), wait_action(30)],
