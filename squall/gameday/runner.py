@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,10 @@ def run_suite(
                     results.append(_not_run(exp, run_dir, "not run: the game day was interrupted"))
                     continue
             say(f"▶ {exp.name} ({exp.path.name})", highlight=False)
-            res = _run_one(exp, run_dir, env, stopper)
+            # a spinner on a terminal; CI logs get only the result lines
+            spinner = console.status(f"running {exp.name}…") if progress and console.is_terminal else nullcontext()
+            with spinner:
+                res = _run_one(exp, run_dir, env, stopper)
             results.append(res)
             left_behind += _remove_leftovers(res, say)
             score = "n/a" if res.score is None else f"{res.score:.0f}"
