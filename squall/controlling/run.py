@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from squall import __version__, config
-from squall.cleanup import cleanup, undo
 from squall.controlling import journal as jr
 from squall.controlling import verdict as vd
+from squall.controlling.faults import FaultRemover
 from squall.controlling.guard import SignalGuard
 from squall.controlling.settings import ControlSettings
 from squall.controlling.stopconditions import evaluate
@@ -57,7 +57,6 @@ class ControlledRun:
         self.inconclusive: list[str] = []
         self.abort_reason: str | None = None
         self.stop_events: list[dict[str, Any]] = []
-        self.cleanup_log: list[dict[str, Any]] = []
         self.method_active = False
         self.method_done = False
         self.armed_at = 0.0
@@ -65,10 +64,9 @@ class ControlledRun:
         self.schedule: Any = None
         self.finished = False
         self._seen: set[int] = set()
-        self._swept: set[str] = set()
         self._lock = threading.RLock()
-        self._cleanup_lock = threading.Lock()
         self.watch = vd.TrafficWatch()
+        self.faults = FaultRemover(self.ledger, self.run_id, before=self._snapshot_traffic if self.settings.check_traffic else None)
         self.timeline = Timeline(self.settings.sli, self.settings.max_samples, on_sample=self._on_sample)
         self.guard = SignalGuard(on_signal=self._on_signal)
 
@@ -186,37 +184,8 @@ class ControlledRun:
         self.remove_faults()
 
     def remove_faults(self) -> None:
-        """Undo every fault this run's ledger entries still list (idempotent, one at a time)."""
-        with self._cleanup_lock:
-            if self.settings.check_traffic:
-                self._snapshot_traffic()
-            for result in cleanup(self.ledger, run_id=self.run_id):
-                self.cleanup_log.append(
-                    {"description": result.entry.description, "removed": result.removed, "message": result.message}
-                )
-                if result.removed:
-                    logger.info("squall: removed %s (%s)", result.entry.description, result.message)
-                else:
-                    logger.error("squall: could not remove %s: %s", result.entry.description, result.message)
-
-    def sweep(self) -> None:
-        """Undo again what may have raced with an interrupt: faults struck as failed-to-apply, and after a
-        signal or abort also those removed while an action was still in flight (undo is idempotent)."""
-        interrupted = bool(self.guard.received or self.abort_reason)
-        with self._cleanup_lock:
-            for entry in self.ledger.entries(self.run_id):
-                if entry.id in self._swept or entry.is_open:
-                    continue
-                if entry.outcome == "failed-to-apply" or (interrupted and entry.outcome == "cleaned-up"):
-                    self._swept.add(entry.id)
-                    try:
-                        message = undo(entry)
-                    except SquallError as exc:
-                        if entry.outcome == "failed-to-apply":
-                            continue  # never applied, and nothing there to remove
-                        self.cleanup_log.append({"description": entry.description, "removed": False, "message": str(exc)})
-                        continue
-                    logger.info("squall: swept %s (%s)", entry.description, message)
+        """Undo every fault this run's ledger entries still list."""
+        self.faults.remove()
 
     # -- the end -------------------------------------------------------------------
     def finish(self, journal: dict[str, Any]) -> None:
@@ -226,7 +195,7 @@ class ControlledRun:
         self.guard.raise_allowed = False
         self.timeline.stop()
         self.remove_faults()
-        self.sweep()
+        self.faults.sweep(interrupted=bool(self.guard.received or self.abort_reason))
         self.finished = True
         self.ended = time.time()
         for phase in self.phases:
@@ -242,7 +211,7 @@ class ControlledRun:
                 inconclusive.append(f'fault "{fault["fault"]}" was never applied')
             elif fault["observed_traffic"] == 0:
                 inconclusive.append(f'fault "{fault["fault"]}" met no traffic on the proxy while it was active')
-        for item in self.cleanup_log:
+        for item in self.faults.log:
             if not item["removed"]:
                 inconclusive.append(f'fault "{item["description"]}" could not be removed: {item["message"]}')
         status = journal.get("status")
@@ -290,7 +259,7 @@ class ControlledRun:
             "stop_events": self.stop_events,
             "checks": self.checks,
             "faults_observed": observed,
-            "cleanup": self.cleanup_log,
+            "cleanup": self.faults.log,
             "secrets_masked": sorted(self.mask.names),
         }
         jr.set_extension(journal, self.mask.apply(extension))
@@ -309,6 +278,6 @@ class ControlledRun:
         self.timeline.stop()
         try:
             self.remove_faults()
-            self.sweep()
+            self.faults.sweep(interrupted=bool(self.guard.received or self.abort_reason))
         finally:
             self.guard.restore()
