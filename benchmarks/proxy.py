@@ -234,8 +234,8 @@ def run(direct: dict, proxied: dict, api: httpx.Client, proxy_pid: int, upstream
         runs = [both(fn, kind) for _ in range(2)]
         return max(r[0] for r in runs), max(r[1] for r in runs)
 
-    n = int(20_000 * scale)
-    d, p = both(lambda a: round_trips(a, n, 10), "echo")
+    n = int(10_000 * scale)
+    d, p = both(lambda a: round_trips(a, n, 5), "echo")
     _row("round trip p50", pct(d, 50) * 1e6, pct(p, 50) * 1e6, "µs")
     _row("round trip p99", pct(d, 99) * 1e6, pct(p, 99) * 1e6, "µs")
     print(f"  {'  added by the proxy (p50)':<34} {(pct(p, 50) - pct(d, 50)) * 1e6:>25.1f} µs")
@@ -267,9 +267,9 @@ def run(direct: dict, proxied: dict, api: httpx.Client, proxy_pid: int, upstream
         return rate * (time.perf_counter() - start)
 
     for label, kind, unit, work in (
-        ("per round trip", "echo", "µs", lambda a: len(round_trips(a, int(5000 * scale) + 100, 10))),
+        ("per round trip", "echo", "µs", lambda a: len(round_trips(a, int(5000 * scale) + 100, 5))),
         ("per new connection", "echo", "µs", lambda a: timed_rate(lambda: new_connections(a, 2, 1000))),
-        ("per GB of bulk", "sink", "ms", lambda a: timed_rate(lambda: bulk(a, int(1e9 * scale), 5)) / 1e3),
+        ("per GB of bulk", "sink", "ms", lambda a: timed_rate(lambda: bulk(a, int(1e9 * scale), 3)) / 1e3),
     ):
         up_cost, _ = cpu_cost(upstream_pid, lambda w=work, k=kind: w(direct[k]))  # type: ignore[misc]
         px_cost, _ = cpu_cost(proxy_pid, lambda w=work, k=kind: w(proxied[k]))  # type: ignore[misc]
