@@ -42,6 +42,7 @@ class SignalGuard:
         self._pair: tuple[socket.socket, socket.socket] | None = None
         self._thread: threading.Thread | None = None
         self.installed = False
+        self._owner = threading.current_thread()  # the thread running the experiment
 
     def install(self) -> bool:
         """Install handlers (main thread only); False if that is not possible here."""
@@ -79,19 +80,19 @@ class SignalGuard:
         reader.close()
         writer.close()
 
-    def interrupt_main(self, reason: str) -> None:
-        """From a background thread: stop the experiment because ``reason`` (a stop condition fired)."""
+    def interrupt_main(self, reason: str) -> bool:
+        """From a background thread: stop the experiment because ``reason``; False if only the next activity can."""
         self.abort_reason = self.abort_reason or reason
-        if self.installed:
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-        else:
-            import _thread
-
-            _thread.interrupt_main()
+        if not self.installed:
+            # the experiment runs off the main thread (embedded use): interrupting the
+            # main thread would hit the host program; raise_pending() stops it instead
+            return False
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        return True
 
     def raise_pending(self) -> None:
         """Raise again in the main thread if an interrupt was swallowed by an activity (no more faults after a signal)."""
-        if not self.raise_allowed or threading.current_thread() is not threading.main_thread():
+        if not self.raise_allowed or threading.current_thread() is not self._owner:
             return
         if self.abort_reason is not None:
             raise RunInterrupted(f"aborted: {self.abort_reason}")

@@ -176,7 +176,8 @@ class ControlledRun:
             self.stop_events.append({"t": time.time(), "condition": condition, "reason": reason})
         logger.error("squall: %s; removing faults and aborting the method", self.abort_reason)
         self.remove_faults()
-        self.guard.interrupt_main(self.abort_reason)
+        if not self.guard.interrupt_main(self.abort_reason) and self.journal is not None:
+            self.journal["status"] = "aborted"  # chaoslib stops the method after the current activity
 
     def _on_signal(self, name: str) -> None:
         if not self.finished and self.abort_reason is None:  # an abort already removed them

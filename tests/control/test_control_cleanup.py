@@ -151,3 +151,4 @@ def test_stop_condition_aborts_the_method_removes_faults_and_rolls_back(
     window = ext["fault_windows"][0]
     assert window["end"] - event["t"] < 2.0  # faults go within a second of the decision
     assert marker.exists(), "rollbacks still play after an abort"
+
