@@ -85,9 +85,7 @@ class Connection:
         return self.down if pipe is self.up else self.up
 
     def accepted(self) -> None:
-        """The client connected: pause it, dial the upstream, then let bytes flow."""
-        assert self.client.transport is not None
-        self.client.transport.pause_reading()
+        """The client connected: dial the upstream (bytes arriving meanwhile wait in ``Pipe.early``)."""
         self.proxy.register(self)
         self.loop.create_task(self._dial())
 
@@ -110,9 +108,6 @@ class Connection:
             return
         self.refresh_toxics()
         self.up.connected()
-        assert self.client.transport is not None
-        if not self.client.transport.is_closing() and not self.up._paused_reasons:
-            self.client.transport.resume_reading()
 
     def refresh_toxics(self) -> None:
         """Re-apply the proxy's toxic chains (after a toxic was added, changed or removed)."""
