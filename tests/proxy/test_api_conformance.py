@@ -267,3 +267,26 @@ def test_bad_input_never_crashes_the_proxy(api: Api) -> None:
     assert c.post("/proxies/p/toxics", json={"type": "timeout", "attributes": {"timeout": 2**62}}).status_code == 200
     assert c.get("/proxies/p").json()["toxics"][0]["attributes"] == {"timeout": 2**62}
     assert c.get("/version").status_code == 200
+
+
+def test_toxic_checks_come_in_toxiproxys_order(api: Api) -> None:
+    api.create("p", UP)
+    api.toxic("p", type="latency", name="caps")
+    c = api.client
+    _error(c.post("/proxies/p/toxics", json={"type": "bogus", "stream": "sideways"}), 400, "stream was invalid")
+    _error(c.post("/proxies/p/toxics", json={"type": "bogus", "name": "caps"}), 400, "invalid toxic type")
+    _error(c.post("/proxies/p/toxics", json={"type": "latency", "name": "caps", "attributes": {"latency": "x"}}),
+           409, "toxic already exists")
+    _error(c.post("/proxies/p/toxics", content=b'{"type": "bogus"'), 400, "bad request body")
+
+
+def test_reset_fails_with_500_when_a_proxy_cannot_listen(api: Api) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        listen = f"127.0.0.1:{s.getsockname()[1]}"
+    api.create("sleeper", UP, listen=listen, enabled=False)
+    api.create("squatter", UP, listen=listen)  # takes the port while "sleeper" is disabled
+    api.toxic("squatter", type="latency")
+    r = api.client.post("/reset")
+    _error(r, 500, f"listen tcp {listen}: bind: address already in use")
+    assert api.client.get("/proxies/sleeper").json()["enabled"] is False
