@@ -31,11 +31,15 @@ Chaos Toolkit swallows exceptions raised by controls, so bad arguments are
 reported by interrupting the run before anything is injected.
 """
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chaoslib import substitute
 from chaoslib.exceptions import InterruptExecution
 
+from squall.controlling.journal import set_extension
 from squall.controlling.run import ControlledRun
 from squall.controlling.settings import parse
 from squall.errors import ExperimentInvalid
@@ -57,6 +61,27 @@ __all__ = [
 
 #: the run being controlled in this process (chaoslib runs one experiment per Runner)
 _current: ControlledRun | None = None
+
+logger = logging.getLogger("chaostoolkit.squall")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(func: F) -> F:
+    """Chaos Toolkit logs a failing control at debug level and carries on: say it loudly, and never pass the run."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InterruptExecution:
+            raise
+        except Exception as exc:  # chaoslib would swallow it silently
+            logger.exception("squall control: %s failed", func.__name__)
+            if _current is not None:
+                _current.inconclusive.append(f"the squall control failed in {func.__name__} ({exc})")
+            return None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _events(run: ControlledRun) -> Any:
@@ -98,12 +123,16 @@ def configure_control(
         parsed = parse(substitute(arguments, configuration or {}, secrets or {}))
     except ExperimentInvalid as exc:
         invalid = str(exc)
+    except Exception as exc:  # a raising configure_control would unregister the control
+        logger.exception("squall control: reading the arguments failed")
+        invalid = f"the arguments could not be read ({exc})"
     _current = ControlledRun(parsed, invalid, configuration, secrets, experiment)
     _current.guard.install()
     if event_registry is not None:
         event_registry.register(_events(_current))
 
 
+@_guarded
 def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Start the SLI timeline; refuse to run on invalid arguments (nothing is injected yet)."""
     run = _current
@@ -114,6 +143,7 @@ def before_experiment_control(context: dict[str, Any], **kwargs: Any) -> None:
         raise InterruptExecution(f"squall control: {run.invalid}")
 
 
+@_guarded
 def before_hypothesis_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Open the steady-state phase."""
     if _current is None:
@@ -125,6 +155,7 @@ def before_hypothesis_control(context: dict[str, Any], **kwargs: Any) -> None:
         _current.phase_start(kind)
 
 
+@_guarded
 def after_hypothesis_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
     """Record the steady-state probes as checks."""
     if _current is None:
@@ -137,30 +168,35 @@ def after_hypothesis_control(context: dict[str, Any], state: Any = None, **kwarg
             _current.guard.raise_allowed = False
 
 
+@_guarded
 def before_method_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Arm the stop conditions."""
     if _current is not None:
         _current.method_started()
 
 
+@_guarded
 def after_method_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
     """Disarm the stop conditions."""
     if _current is not None:
         _current.method_ended()
 
 
+@_guarded
 def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Refuse to start another method activity once the run was interrupted or aborted."""
     if _current is not None and _current.method_active:
         _current.guard.raise_pending()
 
 
+@_guarded
 def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
     """Record verifier results and failed fault actions."""
     if _current is not None and isinstance(context, dict):
         _current.record_activity(context, state)
 
 
+@_guarded
 def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
     """Open the rollbacks phase."""
     if _current is not None:
@@ -168,6 +204,7 @@ def before_rollback_control(context: dict[str, Any], **kwargs: Any) -> None:
         _current.guard.raise_allowed = True
 
 
+@_guarded
 def after_rollback_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
     """Remove whatever faults the rollbacks left in place."""
     if _current is not None:
@@ -178,8 +215,18 @@ def after_rollback_control(context: dict[str, Any], state: Any = None, **kwargs:
 
 def after_experiment_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
     """Remove what is left, decide the verdict, write the journal extension and render the report."""
-    if _current is not None and isinstance(state, dict):
+    if _current is None or not isinstance(state, dict):
+        return
+    try:
         _current.finish(state)
+    except Exception as exc:  # without a verdict the run must not pass
+        logger.exception("squall control: deciding the verdict failed")
+        if state.get("status") == "completed":
+            state["status"] = "failed"
+        set_extension(state, {
+            "name": "squall", "run_id": _current.run_id, "verdict": "inconclusive",
+            "reason": f"the squall control failed while deciding the verdict ({exc})",
+        })
 
 
 def cleanup_control() -> None:
