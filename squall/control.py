@@ -15,6 +15,15 @@ Declare it in an experiment (or globally in Chaos Toolkit settings)::
               - {name: budget, kind: burn_rate_above, slo: 0.99, threshold: 2.0, window_s: 30}
             report_dir: reports/checkout   # or $SQUALL_REPORT_DIR; `report: false` disables
 
+Arguments: ``sli`` targets (``name``, ``url``, ``method``, ``interval_s`` default 1,
+``timeout_s`` default 2, ``expect_status``, ``headers``; one request in flight per
+target, ticks missed while it hangs are skipped), ``stop_conditions``
+(``success_rate_below``: ``threshold``, ``for_s``; ``burn_rate_above``: ``slo``,
+``threshold``, ``window_s``; optional ``target`` and ``min_samples``, judged only
+on samples taken since the method started), ``report``, ``report_dir``,
+``max_samples`` (default 20,000) and ``check_traffic`` (default true: a proxy
+fault the embedded proxy saw no traffic through makes the run inconclusive).
+
 What it closes in Chaos Toolkit (chaostoolkit-lib 1.44):
 
 - faults are removed from the fault ledger on normal end, after rollbacks, on
