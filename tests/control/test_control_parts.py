@@ -1,5 +1,7 @@
 """The control's parts on their own: argument validation, stop conditions, and a timeline that never piles up."""
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -141,3 +143,31 @@ def test_the_timeline_stops_at_max_samples(upstream) -> None:
         time.sleep(0.05)
     timeline.stop()
     assert timeline.truncated and len(timeline.snapshot()) == 5
+
+
+def test_signal_guard_removes_faults_from_its_own_thread_and_restores_the_handlers() -> None:
+    from squall.controlling.guard import RunInterrupted, SignalGuard
+
+    seen: list[str] = []
+    called = threading.Event()
+
+    def on_signal(name: str) -> None:
+        seen.append(name)
+        called.set()
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    guard = SignalGuard(on_signal)
+    assert guard.install()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # past the point of raising: only the faults go
+        assert called.wait(5) and seen == ["SIGTERM"]
+        guard.raise_allowed = True
+        called.clear()
+        with pytest.raises(RunInterrupted, match="SIGINT received"):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # interrupted at once
+        assert called.wait(5) and seen == ["SIGTERM", "SIGINT"]
+    finally:
+        guard.restore()
+    assert {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} == before
+    assert signal.set_wakeup_fd(-1) == -1  # the wakeup fd is given back too
