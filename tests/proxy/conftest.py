@@ -89,6 +89,8 @@ def serve_url() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 @pytest.fixture(params=["in-thread", "serve"])
