@@ -19,6 +19,8 @@ DIAL_TIMEOUT_S = 10.0
 class Endpoint(asyncio.Protocol):
     """One socket of a connection (the client's or the upstream server's)."""
 
+    __slots__ = ("conn", "is_client", "pipe_in", "transport")
+
     def __init__(self, conn: "Connection", is_client: bool) -> None:
         self.conn = conn
         self.is_client = is_client
@@ -58,6 +60,8 @@ _LINGER_ZERO = struct.pack("ii", 1, 0)
 
 class Connection:
     """A client connection and its upstream connection."""
+
+    __slots__ = ("client", "closed", "down", "http", "http_decided", "id", "loop", "proxy", "server", "up")
 
     def __init__(self, proxy: "Proxy", conn_id: int) -> None:
         self.proxy = proxy

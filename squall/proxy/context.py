@@ -38,12 +38,15 @@ class ToxicContext:
             if remaining <= 0.0:
                 return True
             fut: asyncio.Future[None] = loop.create_future()
+            if self.pipe.waiters is None:
+                self.pipe.waiters = set()
             self.pipe.waiters.add(fut)
             handle = loop.call_later(remaining, wake, fut) if remaining < MAX_SLEEP_S else None
             try:
                 await fut
             finally:
-                self.pipe.waiters.discard(fut)
+                if self.pipe.waiters is not None:
+                    self.pipe.waiters.discard(fut)
                 if handle is not None:
                     handle.cancel()
 

@@ -29,12 +29,36 @@ HIGH_WATER = 1 << 20  # queued bytes per direction before reading pauses
 LOW_WATER = 1 << 18
 
 
+#: why a pipe stopped reading its source (reading resumes when no reason is left)
+_PAUSE = {"dial": 1, "queue": 2, "dst": 4, "splice": 8}
+
+
 class _Closed(Exception):
     """The connection closed while a chunk was in the chain."""
 
 
 class Pipe:
     """One direction of a connection: source endpoint -> toxic chain -> destination endpoint."""
+
+    __slots__ = (
+        "_drain",
+        "_dst_paused",
+        "_paused",
+        "conn",
+        "contexts",
+        "dst",
+        "early",
+        "eof_done",
+        "loop",
+        "queue",
+        "queued",
+        "splicer",
+        "src",
+        "stages",
+        "task",
+        "upstream",
+        "waiters",
+    )
 
     def __init__(self, conn: "Connection", upstream: bool, src: "Endpoint", dst: "Endpoint") -> None:
         self.conn = conn
@@ -44,12 +68,12 @@ class Pipe:
         src.pipe_in = self
         self.contexts: dict[int, ToxicContext] = {}
         self.stages: list[ToxicContext] = []
-        self.queue: deque[Chunk | None] = deque()
+        self.queue: deque[Chunk | None] | None = None  # created on first use: most pipes never queue
         self.queued = 0
         self.task: asyncio.Task[None] | None = None
-        self.waiters: set[asyncio.Future[None]] = set()
+        self.waiters: set[asyncio.Future[None]] | None = None  # sleeping toxics, woken on changes
         self.eof_done = False
-        self._paused_reasons: set[str] = set()
+        self._paused = 0  # bit set of _PAUSE reasons
         self._drain: asyncio.Future[None] | None = None
         self._dst_paused = False
         self.early: list[bytes | None] = []
@@ -82,7 +106,7 @@ class Pipe:
         ]
         if self.stages:
             self._stop_splice()
-        for fut in list(self.waiters):
+        for fut in list(self.waiters or ()):
             wake(fut)
         if self.queue and self.task is None and not self.conn.closed:
             self.task = self.loop.create_task(self._run())
@@ -115,6 +139,8 @@ class Pipe:
             if len(data) >= splice.SPLICE_AFTER and splice.AVAILABLE:
                 self._start_splice()
             return
+        if self.queue is None:
+            self.queue = deque()
         self.queue.append(Chunk(data, monotonic()))
         self.queued += len(data)
         if self.queued > HIGH_WATER:
@@ -132,6 +158,8 @@ class Pipe:
         if not self.stages and self.task is None:
             self._propagate_eof()
             return
+        if self.queue is None:
+            self.queue = deque()
         self.queue.append(None)
         if self.task is None:
             self.task = self.loop.create_task(self._run())
@@ -251,15 +279,17 @@ class Pipe:
                 self._drain.set_result(None)
 
     def _pause(self, reason: str) -> None:
-        if not self._paused_reasons and self.src.transport is not None:
+        bit = _PAUSE[reason]
+        if not self._paused and self.src.transport is not None:
             self.src.transport.pause_reading()
-        self._paused_reasons.add(reason)
+        self._paused |= bit
 
     def _resume(self, reason: str) -> None:
-        if reason in self._paused_reasons:
-            self._paused_reasons.discard(reason)
+        bit = _PAUSE[reason]
+        if self._paused & bit:
+            self._paused &= ~bit
             transport = self.src.transport
-            if not self._paused_reasons and transport is not None and not transport.is_closing():
+            if not self._paused and transport is not None and not transport.is_closing():
                 transport.resume_reading()
 
     def shutdown(self) -> None:
@@ -269,7 +299,7 @@ class Pipe:
             self.splicer = None
         for ctx in self.contexts.values():
             ctx.stop()
-        for fut in list(self.waiters):
+        for fut in list(self.waiters or ()):
             wake(fut)
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
