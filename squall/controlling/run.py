@@ -63,7 +63,7 @@ class ControlledRun:
         self.journal: dict[str, Any] | None = None
         self.schedule: Any = None
         self.finished = False
-        self._seen: set[int] = set()
+        self._seen: dict[int, Any] = {}  # id -> the object itself, so that an id is never reused
         self._lock = threading.RLock()
         self.watch = vd.TrafficWatch()
         self.faults = FaultRemover(self.ledger, self.run_id, before=self._snapshot_traffic if self.settings.check_traffic else None)
@@ -114,7 +114,7 @@ class ControlledRun:
         """Turn a hypothesis state into checks, failing the run if it was not met."""
         if not isinstance(state, Mapping) or id(state) in self._seen:
             return
-        self._seen.add(id(state))
+        self._seen[id(state)] = state
         probes = [p for p in state.get("probes") or [] if isinstance(p, Mapping)]
         with self._lock:
             if kind == "steady-state-during":
@@ -135,7 +135,7 @@ class ControlledRun:
         """Record verifiers and fault actions as they end."""
         if not isinstance(run, Mapping) or id(run) in self._seen:
             return
-        self._seen.add(id(run))
+        self._seen[id(run)] = run
         module, _ = vd.provider_of(activity)
         with self._lock:
             if module.startswith(vd.VERIFY_PREFIX):
