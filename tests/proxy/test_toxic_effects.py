@@ -231,3 +231,18 @@ def test_toxicity_is_drawn_per_connection(admin: Api, echo_upstream: str) -> Non
             assert (_rtt(s) > 0.1) == first  # the same draw for the whole connection
             slow += first
     assert 3 <= slow <= 27, slow
+
+
+def test_bulk_then_half_close_delivers_everything_then_eof(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    data = os.urandom(3_000_000)  # large enough for the zero-copy path in both directions
+
+    def send_then_shut(s: socket.socket) -> None:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+
+    with connect(listen) as s:
+        threading.Thread(target=send_then_shut, args=(s,), daemon=True).start()
+        assert recv_exactly(s, len(data), deadline_s=20) == data
+        s.settimeout(5)
+        assert s.recv(1) == b""  # then EOF, passed on from the upstream's close
