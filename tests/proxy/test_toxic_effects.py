@@ -246,3 +246,31 @@ def test_bulk_then_half_close_delivers_everything_then_eof(any_admin: Api, echo_
         assert recv_exactly(s, len(data), deadline_s=20) == data
         s.settimeout(5)
         assert s.recv(1) == b""  # then EOF, passed on from the upstream's close
+
+
+def test_partition_during_a_bulk_stream_cuts_it_and_heals(any_admin: Api, echo_upstream: str) -> None:
+    listen = _proxy(any_admin, echo_upstream)
+    data = os.urandom(8_000_000)
+    with connect(listen) as s:
+        threading.Thread(target=lambda: _send_quietly(s, data), daemon=True).start()
+        assert len(recv_exactly(s, 1_000_000, deadline_s=20)) == 1_000_000
+        any_admin.client.patch("/proxies/p", json={"enabled": False})
+        cut = False
+        try:
+            for _ in range(1000):  # bounded: the stream must end long before 8 MB
+                if not s.recv(65536):
+                    cut = True
+                    break
+        except ConnectionResetError:
+            cut = True  # a hang would raise socket.timeout and fail the test
+        assert cut
+    any_admin.client.patch("/proxies/p", json={"enabled": True})
+    with connect(listen) as s:
+        assert _rtt(s) < 1
+
+
+def _send_quietly(s: socket.socket, data: bytes) -> None:
+    try:
+        s.sendall(data)
+    except OSError:
+        pass  # the partition cut the connection
