@@ -143,8 +143,13 @@ class TrafficWatch:
                 self.counters.setdefault(key, []).append((time.time(), int(conns.get("opened", 0)) + int(conns.get("refused", 0))))
 
     def observed(self, entry: Entry) -> int | None:
-        """Requests or connections seen on the proxy during the fault window; None if it cannot be known."""
-        if not _is_proxy_fault(entry):
+        """Requests or connections seen on the proxy during the fault window; None if it cannot be known.
+
+        A partition (a disabled proxy) is never counted: the proxy stops listening,
+        so connection attempts are refused by the kernel and never reach it. The
+        API's confirmation that the proxy is disabled is the evidence it was injected.
+        """
+        if not _is_proxy_fault(entry) or entry.kind == "toxiproxy.disabled":
             return None
         url, proxy = str(entry.undo.get("url")), str(entry.undo.get("proxy"))
         stats = _stats(url, proxy, since=entry.applied_at)

@@ -161,7 +161,7 @@ def build(journal: Any, extra_patterns: Iterable[str] = ()) -> Report:
                 for p in map(as_dict, as_list(ext.get("phases")))],
         faults_observed=[
             (masker.text(str(f.get("fault") or "")), "yes" if f.get("injected") else "no",
-             fmt.scalar(f.get("observed_traffic")) if f.get("observed_traffic") is not None else "—")
+             fmt.scalar(f.get("observed_traffic")) if f.get("observed_traffic") is not None else "not measurable")
             for f in map(as_dict, as_list(ext.get("faults_observed")))
         ],
         environment=_environment(journal, ext),
