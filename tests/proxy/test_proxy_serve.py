@@ -75,3 +75,17 @@ def test_serve_rejects_a_bad_config_before_serving(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 4 and "is not JSON" in result.stderr
     assert time.monotonic() - start < 30
+
+
+def test_run_in_thread_creates_configured_proxies(tmp_path: Path, echo_upstream: str) -> None:
+    from squall.proxy import run_in_thread
+
+    config = tmp_path / "proxies.json"
+    config.write_text(json.dumps([{"name": "echo", "listen": "127.0.0.1:0", "upstream": echo_upstream}]))
+    with run_in_thread(config=config) as proxy, httpx.Client(base_url=proxy.url, trust_env=False) as client:
+        assert proxy.url == f"http://127.0.0.1:{proxy.port}"
+        listen = client.get("/proxies/echo").json()["listen"]
+        host, port = listen.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"configured")
+            assert s.recv(10) == b"configured"
