@@ -21,6 +21,20 @@ def toxiproxy_url(configuration: Mapping[str, Any] | None = None) -> str:
     return url
 
 
+def toxiproxy_timeout_s(configuration: Mapping[str, Any] | None = None) -> float:
+    """How long one Toxiproxy API request may take: configuration ``toxiproxy_timeout_s``, default 5 s."""
+    value = (configuration or {}).get("toxiproxy_timeout_s", 5.0)
+    try:
+        timeout = float(value)
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not 0 < timeout <= 300:
+        from squall.errors import ExperimentInvalid
+
+        raise ExperimentInvalid(f"toxiproxy_timeout_s={value!r} (expected seconds between 0 and 300)")
+    return timeout
+
+
 def run_id() -> str:
     """The id of the current run, shared by the control, the activities and probe traffic.
 

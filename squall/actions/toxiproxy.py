@@ -13,9 +13,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import httpx
+
 from squall import config
 from squall.activity import activity
-from squall.errors import ExperimentInvalid, SquallError, ToxiproxyAPIError
+from squall.errors import ExperimentInvalid, SquallError, ToxiproxyAPIError, ToxiproxyUnreachable
 from squall.ledger import Entry, Ledger
 from squall.toxiproxy_client import ToxiproxyClient
 
@@ -53,7 +55,7 @@ def _check_common(stream: str, toxicity: float) -> None:
 
 
 def _client(configuration: Mapping[str, Any] | None) -> ToxiproxyClient:
-    return ToxiproxyClient(config.toxiproxy_url(configuration))
+    return ToxiproxyClient(config.toxiproxy_url(configuration), config.toxiproxy_timeout_s(configuration))
 
 
 def _require_proxy(client: ToxiproxyClient, proxy: str) -> dict[str, Any]:
@@ -68,12 +70,22 @@ def _require_proxy(client: ToxiproxyClient, proxy: str) -> dict[str, Any]:
 
 @contextmanager
 def _recorded(ledger: Ledger, kind: str, target: dict[str, Any], undo: dict[str, Any], description: str) -> Iterator[Entry]:
-    """Write the ledger entry first; strike it as failed-to-apply if applying raises."""
+    """Write the ledger entry first; strike it as failed-to-apply only when it surely was not applied.
+
+    The server answered with an error, or the connection was never made: nothing
+    is in place. Anything else (a timeout or an interrupt while the request was in
+    flight) may have left the fault applied, so the entry stays open and the
+    control's end-of-run cleanup or `squall cleanup` removes it (undo is idempotent).
+    """
     entry = ledger.apply(kind, target, undo, description)
     try:
         yield entry
-    except BaseException:
+    except ToxiproxyAPIError:
         ledger.strike(entry.id, outcome="failed-to-apply")
+        raise
+    except ToxiproxyUnreachable as exc:
+        if isinstance(exc.__cause__, httpx.ConnectError):
+            ledger.strike(entry.id, outcome="failed-to-apply")
         raise
 
 

@@ -1,12 +1,16 @@
 """Fault actions against the embedded proxy: what gets applied, what the ledger says, and clean undo."""
 
+import asyncio
+
 import httpx
 import pytest
+from aiohttp import web
 from chaoslib.exceptions import ActivityFailed
 from services.system import System
 
 from squall import config
 from squall.actions import toxiproxy as tp
+from squall.background import serve_app
 from squall.cleanup import cleanup
 from squall.ledger import Ledger
 from squall.toxiproxy_client import ToxiproxyClient
@@ -144,4 +148,51 @@ def test_http_error_against_toxiproxy_server_fails_before_applying() -> None:
         with pytest.raises(ActivityFailed, match='needs squall\'s embedded proxy, but .* is "2.9.0"'):
             tp.add_http_error("payments", configuration={"toxiproxy_url": url})
     assert posted == []
+    assert Ledger(config.ledger_path()).entries() == []
+
+
+def _hanging_toxiproxy_api() -> web.Application:
+    """A Toxiproxy API that knows proxy "payments" but never answers a request to add a toxic."""
+
+    async def version(request: web.Request) -> web.Response:
+        return web.json_response({"version": "v2.12.0"})
+
+    async def proxies(request: web.Request) -> web.Response:
+        return web.json_response({"payments": {"name": "payments", "listen": "127.0.0.1:1",
+                                               "upstream": "127.0.0.1:2", "enabled": True, "toxics": []}})
+
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.sleep(10)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/version", version)
+    app.router.add_get("/proxies", proxies)
+    app.router.add_post("/proxies/payments/toxics", hang)
+    return app
+
+
+def test_a_toxic_whose_request_timed_out_stays_in_the_ledger_for_cleanup() -> None:
+    # The server may have applied the toxic before the answer was lost: the entry
+    # must stay open so that the end-of-run cleanup or `squall cleanup` removes it.
+    with serve_app(_hanging_toxiproxy_api) as api:
+        configuration = {"toxiproxy_url": api, "toxiproxy_timeout_s": 0.3}
+        with pytest.raises(ActivityFailed, match="did not answer"):
+            tp.add_latency("payments", 100, configuration=configuration)
+    [entry] = Ledger(config.ledger_path()).open_entries()
+    assert entry.kind == "toxiproxy.toxic" and entry.undo["toxic"] == "latency_downstream"
+
+
+def test_a_toxic_the_api_refused_is_struck_as_never_applied(system: System) -> None:
+    tp.add_latency("payments", 10, configuration=system.configuration)
+    with pytest.raises(ActivityFailed, match="409"):
+        tp.add_latency("payments", 20, configuration=system.configuration)  # same default name
+    ledger = Ledger(config.ledger_path())
+    assert [e.outcome for e in ledger.entries()] == [None, "failed-to-apply"]
+    assert len(ledger.open_entries()) == 1
+
+
+def test_a_bad_api_timeout_is_refused_before_anything_is_written() -> None:
+    with pytest.raises(ActivityFailed, match=r"toxiproxy_timeout_s='soon' \(expected seconds"):
+        tp.add_latency("payments", 100, configuration={"toxiproxy_timeout_s": "soon"})
     assert Ledger(config.ledger_path()).entries() == []
