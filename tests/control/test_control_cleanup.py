@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SQUALL, ChaosRun, Proxied, action, experiment, wait_action, wait_for
+from chaos_harness import SQUALL, ChaosRun, Proxied, action, experiment, wait_action, wait_for
 
 from squall.ledger import Ledger
 

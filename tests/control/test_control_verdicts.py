@@ -4,7 +4,7 @@ import importlib
 import json
 
 import pytest
-from conftest import ChaosRun, Proxied, Upstream, action, experiment, probe, wait_action
+from chaos_harness import ChaosRun, Proxied, Upstream, action, experiment, probe, wait_action
 
 TOX = "squall.actions.toxiproxy"
 

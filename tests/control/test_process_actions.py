@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from conftest import ChaosRun, Upstream, action, experiment, wait_action, wait_for
+from chaos_harness import ChaosRun, Upstream, action, experiment, wait_action, wait_for
 
 from squall.actions.process import continue_process, kill_process, stop_process
 from squall.cleanup import cleanup

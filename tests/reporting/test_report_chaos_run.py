@@ -4,7 +4,7 @@ import os
 import re
 from pathlib import Path
 
-from conftest import cases, parse_html, parse_junit
+from report_parsing import cases, parse_html, parse_junit
 
 from squall.reporting import render
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import report_journals as J
-from conftest import parse_html
+from report_parsing import parse_html
 
 SQUALL = str(Path(sys.executable).parent / "squall")
 DAY = 86400.0

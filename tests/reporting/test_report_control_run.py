@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import cases, parse_html, parse_junit
+from report_parsing import cases, parse_html, parse_junit
 
 from squall.background import serve_app
 from squall.proxy import run_in_thread

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import report_journals as J
-from conftest import cases, parse_html, parse_junit
+from report_parsing import cases, parse_html, parse_junit
 
 from squall.reporting import render
 
