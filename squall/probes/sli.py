@@ -4,12 +4,12 @@ Every request carries ``X-Chaos-Run-Id`` so the service (and squall's embedded
 proxy) can tell chaos traffic apart. A refused, reset or timed-out request is a
 failed sample, never a crashed probe.
 
-Tolerances: ``meets_slo`` returns a bool (use ``tolerance: true``) and logs the
-measured numbers; the squall control's SLI timeline keeps the numbers of the
-whole run. ``slo_report`` returns the same verdict *with* the numbers as a dict,
-for the journal: in the method as is, or in a steady-state hypothesis with a
-jsonpath tolerance ``{"type": "jsonpath", "path": "$.ok", "expect": true}``
-(Chaos Toolkit needs ``pip install chaostoolkit-lib[jsonpath]`` for that).
+Tolerances: ``meets_slo`` returns an ``SLOVerdict``: the measured numbers as a
+dict (so the journal and the report keep them) that compares equal to ``True``
+when the objectives held and to ``False`` otherwise, so ``tolerance: true``
+works as with a plain bool. ``slo_report`` returns the same numbers as a plain
+dict, for the method or for a jsonpath tolerance on ``$.ok`` (Chaos Toolkit
+needs ``pip install chaostoolkit-lib[jsonpath]`` for that).
 """
 
 import logging
@@ -255,6 +255,28 @@ def slo_report(
     return {"ok": not broken, "summary": summary, **measured}
 
 
+class SLOVerdict(dict):  # type: ignore[type-arg]
+    """The numbers `meets_slo` measured; equal to True when the objectives held, to False otherwise.
+
+    Chaos Toolkit checks a boolean tolerance with ``value == tolerance``, so
+    ``tolerance: true`` passes exactly when ``self["ok"]`` is true, while the
+    journal (JSON) records the whole dict.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, bool):
+            return bool(self.get("ok")) is other
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return bool(self.get("ok"))
+
+
 @activity
 def meets_slo(
     url: str,
@@ -268,15 +290,17 @@ def meets_slo(
     timeout_s: float = 5.0,
     headers: dict | None = None,
     expect_status: int | list | None = None,
-) -> bool:
-    """True when `url` meets its objectives (success rate, p95/p99 latency); use with `tolerance: true`.
+) -> dict:
+    """Whether `url` meets its objectives (success rate, p95/p99 latency); use with `tolerance: true`.
 
-    The measured numbers are logged (chaostoolkit.log); use `slo_report` with
-    a jsonpath tolerance on "$.ok" to keep them in the journal too.
+    Sends the same bounded traffic as `sample`. The result is the measured
+    numbers ("ok", "summary", success_rate, p50/p95/p99/max latency, statuses,
+    errors), recorded in the journal, and it compares equal to true exactly when
+    the objectives held, so `tolerance: true` passes or fails as with a boolean.
     """
     report = slo_report.__wrapped__(  # type: ignore[attr-defined]
         url, min_success_rate, max_p95_ms, max_p99_ms, method, requests,
         duration_s, rate_per_s, timeout_s, headers, expect_status,
     )
     logger.info("meets_slo: %s", report["summary"])
-    return bool(report["ok"])
+    return SLOVerdict(report)
