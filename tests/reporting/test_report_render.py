@@ -169,3 +169,25 @@ def test_many_samples_are_downsampled_for_drawing_but_counted_exactly(tmp_path: 
     assert during.success_rate == pytest.approx(sum(r[2] for r in inside) / len(inside))
     page = parse_html(_render(journal, tmp_path)["html"])
     assert "42000 requests" in page.text or "42 000 requests" in page.text
+
+
+def test_a_probe_that_explains_itself_shows_its_sentence_as_the_measured_value(tmp_path: Path) -> None:
+    # squall.probes.sli.meets_slo returns its numbers with a one-line summary.
+    output = {"ok": False, "summary": "success 80.00%, p95 412 ms over 10 requests — p95 412 ms > 300 ms",
+              "success_rate": 0.8, "p95_ms": 412.0, "count": 10}
+    journal = {
+        "experiment": {"title": "slo", "description": "d"},
+        "status": "completed", "deviated": True,
+        "steady_states": {"before": {"steady_state_met": False, "probes": [{
+            "activity": {"type": "probe", "name": "checkout-slo", "tolerance": True,
+                         "provider": {"type": "python", "module": "squall.probes.sli", "func": "meets_slo"}},
+            "output": output, "status": "succeeded", "tolerance_met": False,
+            "start": "2026-11-28T05:00:00", "end": "2026-11-28T05:00:01", "duration": 1.0}]},
+            "after": None, "during": []},
+        "run": [], "rollbacks": [],
+    }
+    paths = render(journal, tmp_path)
+    text = paths["html"].read_text()
+    assert "success 80.00%, p95 412 ms over 10 requests — p95 412 ms &gt; 300 ms" in text
+    checks = text[text.index("Steady-state checks"):text.index('id="activities"')]
+    assert "checkout-slo" in checks and "success_rate" not in checks  # a sentence, not a dict dump

@@ -57,7 +57,15 @@ def _probe_check(entry: Mapping[str, Any], kind: CheckKind, masker: Masker) -> C
     error, _ = error_text(entry, masker)
     ok = met if isinstance(met, bool) else (False if status == "failed" else None)
     tolerance = masker.text(fmt.tolerance(definition.get("tolerance")))
-    value = masker.text(fmt.compact(masker.value(entry.get("output")))) if "output" in entry else "—"
+    output = entry.get("output")
+    evidence: tuple[Evidence, ...] = ()
+    if isinstance(output, Mapping) and isinstance(output.get("summary"), str):
+        # A probe that explains itself (squall's meets_slo, slo_report): its sentence
+        # is the measured value and the rest of its numbers are the evidence.
+        value = masker.text(output["summary"])
+        evidence = _evidence({k: v for k, v in output.items() if k not in ("ok", "summary")}, masker, None)
+    else:
+        value = masker.text(fmt.compact(masker.value(output))) if "output" in entry else "—"
     if ok is True:
         summary = f"measured {value}, expected {tolerance}"
     elif error:
@@ -76,6 +84,7 @@ def _probe_check(entry: Mapping[str, Any], kind: CheckKind, masker: Masker) -> C
         start=ts(entry.get("start")),
         duration_s=num(entry.get("duration")),
         error=error,
+        evidence=evidence,
     )
 
 
