@@ -22,8 +22,6 @@ from squall.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__",
-    "discover",
     "ExperimentInvalid",
     "GuardrailRefused",
     "KubernetesError",
@@ -33,6 +31,8 @@ __all__ = [
     "ToxiproxyAPIError",
     "ToxiproxyError",
     "ToxiproxyUnreachable",
+    "__version__",
+    "discover",
 ]
 
 #: Modules whose ``__all__`` functions are Chaos Toolkit activities.

@@ -6,9 +6,14 @@
     │   ├── ToxiproxyUnreachable     nothing answers at the configured address
     │   └── ToxiproxyAPIError        it answered with an error status (carries status and message)
     ├── KubernetesError              the Kubernetes API refused or failed
+    │   ├── KubernetesAPIError       it answered with an error status (carries status)
     │   └── GuardrailRefused         a guardrail (namespace allowlist, blast radius) refused the action
+    ├── PrometheusError              Prometheus could not be reached or refused the query
     ├── LedgerError                  the fault ledger cannot be read or written
     └── ReportError                  a report cannot be written
+
+The embedded proxy's admin API has its own error table (``squall.proxy.errors``):
+those are answers the server sends, not errors squall raises at its users.
 
 Activities translate these into Chaos Toolkit's ``ActivityFailed`` at the
 activity edge only (see ``squall.activity``); everything below works with
@@ -45,8 +50,20 @@ class KubernetesError(SquallError):
     """The Kubernetes API refused or failed a request."""
 
 
+class KubernetesAPIError(KubernetesError):
+    """The Kubernetes API answered with an error status (carries it)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class GuardrailRefused(KubernetesError):
     """A safety guardrail refused an action before anything was changed."""
+
+
+class PrometheusError(SquallError):
+    """Prometheus could not be reached or refused the query."""
 
 
 class LedgerError(SquallError):

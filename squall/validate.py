@@ -30,7 +30,7 @@ from squall import config
 from squall.errors import SquallError
 from squall.exitcodes import ExitCode
 
-__all__ = ["Problem", "validate_experiment", "validate_file", "check_experiment", "load_document", "command"]
+__all__ = ["Problem", "check_experiment", "command", "load_document", "validate_experiment", "validate_file"]
 
 ACTIVITY_TYPES = ("action", "probe")
 PROVIDER_TYPES = ("python", "http", "process")

@@ -22,9 +22,18 @@ from squall.ledger import Entry, Ledger
 from squall.toxiproxy_client import ToxiproxyClient
 
 __all__ = [
-    "create_proxy", "add_latency", "add_bandwidth", "add_timeout", "reset_peer",
-    "add_slow_close", "add_slicer", "add_limit_data", "add_http_error",
-    "partition", "remove_toxic", "heal",
+    "add_bandwidth",
+    "add_http_error",
+    "add_latency",
+    "add_limit_data",
+    "add_slicer",
+    "add_slow_close",
+    "add_timeout",
+    "create_proxy",
+    "heal",
+    "partition",
+    "remove_toxic",
+    "reset_peer",
 ]
 
 logger = logging.getLogger("squall.actions.toxiproxy")

@@ -25,21 +25,13 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from squall.errors import KubernetesError
+from squall.errors import KubernetesAPIError, KubernetesError
 
 T = TypeVar("T")
 
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 #: (connect, read) seconds for every API call, so no activity hangs on a dead API server
 REQUEST_TIMEOUT = (10.0, 60.0)
-
-
-class KubernetesAPIError(KubernetesError):
-    """The Kubernetes API answered with an error status (carries it)."""
-
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,9 @@ from typing import Any
 import httpx
 
 from squall.activity import activity
-from squall.errors import ExperimentInvalid, SquallError
+from squall.errors import ExperimentInvalid, PrometheusError
 
 __all__ = ["query", "query_within"]
-
-
-class PrometheusError(SquallError):
-    """Prometheus could not be reached or refused the query."""
 
 
 def _instant(url: str, promql: str, timeout_s: float) -> dict[str, Any]:

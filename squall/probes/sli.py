@@ -28,7 +28,7 @@ from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
 
-__all__ = ["sample", "meets_slo", "slo_report"]
+__all__ = ["meets_slo", "sample", "slo_report"]
 
 logger = logging.getLogger("squall.probes.sli")
 
@@ -271,7 +271,7 @@ class SLOVerdict(dict):  # type: ignore[type-arg]
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # a dict: unhashable, as before
 
     def __bool__(self) -> bool:
         return bool(self.get("ok"))

@@ -13,4 +13,4 @@ from squall.verify._recovery import recovery
 from squall.verify._retries import retries
 from squall.verify._timeout import timeout
 
-__all__ = ["retries", "timeout", "circuit_breaker", "fallback", "recovery"]
+__all__ = ["circuit_breaker", "fallback", "recovery", "retries", "timeout"]
