@@ -222,36 +222,46 @@ def _run_one(exp: SuiteExperiment, run_dir: Path, env: Mapping[str, str] | None,
         proc = subprocess.Popen(cmd, env=child_env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         stopper.child = proc
         try:
-            returncode = _wait(proc, stopper)
+            returncode, timed_out = _wait(proc, stopper, exp.timeout_s)
         finally:
             stopper.child = None
     duration = time.time() - started
     journal = read_journal(journal_path)
     outcome = outcome_of(journal, returncode=returncode)
+    verdict, reason = outcome.verdict, outcome.reason
+    if timed_out:
+        verdict = "inconclusive"
+        reason = f"stopped after its timeout_s of {exp.timeout_s:g} s (SIGTERM; its faults were removed)"
     reports = _reports(out_dir, journal)
     return ExperimentResult(
-        name=exp.name, path=exp.path, verdict=outcome.verdict, reason=outcome.reason,
-        score=experiment_score(outcome.verdict, outcome.checks), weight=exp.weight, required=exp.required,
+        name=exp.name, path=exp.path, verdict=verdict, reason=reason,
+        score=experiment_score(verdict, outcome.checks), weight=exp.weight, required=exp.required,
         checks=outcome.checks, report_paths=reports, journal_path=journal_path if journal is not None else None,
         duration_s=duration, run_id=run_id, returncode=returncode, report_dir=out_dir, title=outcome.title,
     )
 
 
-def _wait(proc: "subprocess.Popen[bytes]", stopper: Stopper) -> int:
-    """Wait for the child; after a stop request give it STOP_GRACE_S to roll back, then kill it."""
+def _wait(proc: "subprocess.Popen[bytes]", stopper: Stopper, timeout_s: float) -> tuple[int, bool]:
+    """Wait for the child (at most `timeout_s`); return its exit code and whether it ran out of time.
+
+    After a stop request or the timeout the child gets SIGTERM (its squall control
+    removes the faults), STOP_GRACE_S to roll back, then SIGKILL.
+    """
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return proc.wait(timeout=0.2)
+            return proc.wait(timeout=0.2), False
         except subprocess.TimeoutExpired:
             pass
-        if stopper.event.is_set():
+        timed_out = time.monotonic() >= deadline
+        if stopper.event.is_set() or timed_out:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
             try:
-                return proc.wait(timeout=STOP_GRACE_S)
+                return proc.wait(timeout=STOP_GRACE_S), timed_out
             except subprocess.TimeoutExpired:
                 proc.kill()
-                return proc.wait(timeout=10)
+                return proc.wait(timeout=10), timed_out
 
 
 def _reports(out_dir: Path, journal: dict[str, Any] | None) -> dict[str, Path]:

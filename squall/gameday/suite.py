@@ -27,7 +27,8 @@ from squall.errors import ExperimentInvalid
 
 DEFAULT_SETTLE_S = 10.0
 SUITE_KEYS = ("name", "description", "schedule", "settle_s", "experiments", "gate", "reports", "notify")
-EXPERIMENT_KEYS = ("path", "name", "weight", "required", "vars")
+DEFAULT_EXPERIMENT_TIMEOUT_S = 900.0
+EXPERIMENT_KEYS = ("path", "name", "weight", "required", "vars", "timeout_s")
 SCHEDULE_KEYS = ("cron", "timezone")
 GATE_KEYS = ("min_score", "required")
 REPORTS_KEYS = ("dir", "keep_days")
@@ -43,6 +44,8 @@ class SuiteExperiment:
     weight: float = 1.0
     required: bool = False
     vars: dict[str, str] = field(default_factory=dict)
+    #: past this the experiment is stopped with SIGTERM (its faults removed) and counts as inconclusive
+    timeout_s: float = DEFAULT_EXPERIMENT_TIMEOUT_S
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from croniter import croniter
 
 from squall.gameday.suite import (
     DEFAULT_SETTLE_S,
+    DEFAULT_EXPERIMENT_TIMEOUT_S,
     EXPERIMENT_KEYS,
     GATE_KEYS,
     NOTIFY_KEYS,
@@ -174,7 +175,9 @@ def _check_experiments(p: _Problems, value: Any, base: Path) -> list[SuiteExperi
             p.add(f"{key}.name", f"expected a non-empty string, got {name!r}")
             name = Path(rel).stem
         vars_ = {str(k): _var_text(v) for k, v in raw_vars.items() if k not in bad}
-        out.append(SuiteExperiment(exp_path, slugify(name), weight, required, vars_))
+        timeout_s = _number(p, f"{key}.timeout_s", item.get("timeout_s", DEFAULT_EXPERIMENT_TIMEOUT_S),
+                            minimum=1, maximum=86400)
+        out.append(SuiteExperiment(exp_path, slugify(name), weight, required, vars_, timeout_s))
     return unique_names(out)
 
 

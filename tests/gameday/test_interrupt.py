@@ -96,3 +96,26 @@ def test_a_run_that_dies_after_injecting_has_its_fault_removed_by_the_game_day(
     assert Ledger().open_entries() == []
     assert [e.verdict for e in result.experiments] == ["inconclusive", "passed"]
     assert result.exit_code == ExitCode.INCONCLUSIVE
+
+
+def test_an_experiment_past_its_timeout_is_stopped_and_its_fault_removed(
+    tmp_path: Path, passing: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path],
+    proxy_url: str,
+) -> None:
+    inject = {"type": "action", "name": "slow-payments", "pauses": {"after": 60}, "provider": {
+        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+        "arguments": {"proxy": "payments", "latency_ms": 500}}}
+    write_experiment("hangs.yaml", experiment("hangs mid-fault", [probe("root", "/")], method=[inject],
+                                              configuration={"toxiproxy_url": proxy_url}))
+    suite = write_suite({"name": "bounded", "experiments": [{"path": "hangs.yaml", "timeout_s": 4},
+                                                            "passing.yaml"]})
+    started = time.monotonic()
+    result = run_suite(suite, progress=False)
+    assert time.monotonic() - started < 45  # far less than the 60 s pause
+    with ToxiproxyClient(proxy_url) as client:
+        assert client.toxics("payments") == []
+    assert Ledger().open_entries() == []
+    hung, ok = result.experiments
+    assert (hung.verdict, ok.verdict) == ("inconclusive", "passed")
+    assert "stopped after its timeout_s of 4 s" in hung.reason
+    assert result.exit_code == ExitCode.INCONCLUSIVE
