@@ -263,7 +263,11 @@ class Pipe:
             self.conn.http.response_eof()
         transport = self.dst.transport
         if transport is not None and not transport.is_closing() and transport.can_write_eof():
-            transport.write_eof()
+            try:
+                transport.write_eof()
+            except OSError:  # the peer is already gone (ENOTCONN after a reset): nothing left to tell it
+                self.conn.close("reset")
+                return
         if self.conn.pipe_other(self).eof_done or transport is None or not transport.can_write_eof():
             self.conn.close("closed")
 
