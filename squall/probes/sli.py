@@ -27,6 +27,7 @@ import httpx
 from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
+from squall.percentiles import nearest_rank
 
 __all__ = ["meets_slo", "sample", "slo_report"]
 
@@ -98,11 +99,7 @@ def probe_once(
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0..100) by nearest rank; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
+    return nearest_rank(sorted(values), q)
 
 
 def summarize(samples: Iterable[Sample]) -> dict[str, Any]:

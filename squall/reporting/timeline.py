@@ -3,10 +3,12 @@
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Final
+
+from squall.percentiles import nearest_rank
 
 MAX_BUCKETS = 600
 
@@ -62,14 +64,6 @@ class Timeline:
     segments: list[SegmentStats] = field(default_factory=list)
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
     latencies = sorted(s[LATENCY] for s in samples if s[LATENCY] is not None)
     outcomes = Counter(
@@ -81,9 +75,9 @@ def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
         segment=segment,
         count=len(samples),
         success_rate=ok / len(samples) if samples else None,
-        p50_ms=percentile(latencies, 50),
-        p95_ms=percentile(latencies, 95),
-        p99_ms=percentile(latencies, 99),
+        p50_ms=nearest_rank(latencies, 50),
+        p95_ms=nearest_rank(latencies, 95),
+        p99_ms=nearest_rank(latencies, 99),
         max_ms=latencies[-1] if latencies else None,
         outcomes=dict(outcomes.most_common()),
     )
@@ -157,7 +151,7 @@ def build(
                     t1=start + (i + 1) * step,
                     count=len(slot),
                     success_rate=sum(1 for s in slot if s[OK]) / len(slot),
-                    p95_ms=percentile(lat, 95),
+                    p95_ms=nearest_rank(lat, 95),
                 )
             )
         timeline.buckets[target] = buckets
