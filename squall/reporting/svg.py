@@ -48,21 +48,37 @@ def _x_ticks(t0: float, t1: float, x: Callable[[float], float]) -> str:
     return "".join(parts)
 
 
+LABEL_W = 46.0  # px a "fault N" label needs before the next one may start on the same row
+
+
+def _label_rows(starts: Sequence[float]) -> list[int]:
+    """A row per label so that labels of windows starting close together do not overprint."""
+    ends: list[float] = []
+    rows = []
+    for a in starts:
+        row = next((r for r, end in enumerate(ends) if end <= a), len(ends))
+        if row == len(ends):
+            ends.append(0.0)
+        ends[row] = a + LABEL_W
+        rows.append(row)
+    return rows
+
+
 def _overlays(
     windows: Sequence[FaultWindow], stops: Sequence[StopEvent], t0: float, t1: float,
     x: Callable[[float], float], top: float, bottom: float,
 ) -> tuple[str, str]:
     """Fault shading (drawn under the lines) and stop markers (drawn over them)."""
     under, over = [], []
-    for i, w in enumerate(windows, 1):
-        if w.start is None:
-            continue
-        a, b = x(max(w.start, t0)), x(min(w.end if w.end is not None else t1, t1))
+    shown = [(i, w) for i, w in enumerate(windows, 1) if w.start is not None]
+    spans = [(x(max(w.start, t0)), x(min(w.end if w.end is not None else t1, t1)))
+             for _, w in shown if w.start is not None]
+    for (i, w), (a, b), row in zip(shown, spans, _label_rows([a for a, _ in spans]), strict=True):
         label = escape(f"fault {i}: {w.description}")
         under.append(
             f'<rect x="{a:.1f}" y="{top}" width="{max(b - a, 1.5):.1f}" height="{bottom - top}" '
             f'fill="url(#sq-hatch)" stroke="{FAULT}" stroke-opacity="0.5"><title>{label}</title></rect>'
-            f'<text x="{a + 3:.1f}" y="{top + 11}" class="fault-label">fault {i}</text>'
+            f'<text x="{a + 3:.1f}" y="{top + 11 + 11 * row}" class="fault-label">fault {i}</text>'
         )
     for e in stops:
         if e.t is None:
@@ -185,14 +201,14 @@ def run_strip(
             + (f'<text x="{a + 4:.1f}" y="26" class="phase-label">{escape(p.name)}</text>'
                if b - a > 7 * len(p.name) else "") + "</g>"
         )
-    for i, w in enumerate(windows, 1):
-        if w.start is None:
-            continue
-        a, b = x(w.start), x(w.end if w.end is not None else t1)
+    shown = [(i, w, x(w.start), x(w.end if w.end is not None else t1))
+             for i, w in enumerate(windows, 1) if w.start is not None]
+    for (i, w, a, b), row in zip(shown, _label_rows([a for _, _, a, _ in shown]), strict=True):
+        # The strip has room for one row of labels; a crowded window keeps its tooltip.
+        text = f'<text x="{a + 4:.1f}" y="56" class="fault-label">fault {i}</text>' if row == 0 else ""
         parts.append(
             f'<g><title>{escape(f"fault {i}: {w.description}")}</title><rect x="{a:.1f}" y="42" '
-            f'width="{max(b - a, 2):.1f}" height="20" fill="url(#sq-hatch)" stroke="{FAULT}"/>'
-            f'<text x="{a + 4:.1f}" y="56" class="fault-label">fault {i}</text></g>'
+            f'width="{max(b - a, 2):.1f}" height="20" fill="url(#sq-hatch)" stroke="{FAULT}"/>{text}</g>'
         )
     _, over = _overlays([], stops, t0, t1, x, 14, 66)
     ticks = _x_ticks(t0, t1, x).replace(f'y1="{H - BOTTOM}"', 'y1="70"').replace(
