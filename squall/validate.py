@@ -18,7 +18,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import click
 import yaml
 
 from squall import config
-from squall.errors import SquallError
+from squall.errors import ExperimentInvalid, SquallError
 from squall.exitcodes import ExitCode
 
 __all__ = ["Problem", "check_experiment", "command", "load_document", "validate_experiment", "validate_file"]
@@ -284,6 +284,9 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
                 importlib.import_module(str(provider.get("module")))
             except Exception as exc:  # noqa: BLE001 - as for providers: report, don't crash
                 emitter(("controls", i))(f'control module "{provider.get("module")}" cannot be imported ({exc})')
+                continue
+            if provider.get("module") == "squall.control":
+                _check_control_arguments(doc, provider.get("arguments") or {}, emitter(("controls", i)))
     if uses_toxiproxy and not offline:
         configuration = {k: _resolve(v) for k, v in (doc.get("configuration") or {}).items()}
         from squall.toxiproxy_client import ToxiproxyClient
@@ -294,6 +297,22 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
         except SquallError as exc:
             emitter(("configuration", "toxiproxy_url"))(f"toxiproxy_url does not answer: {exc} (or use --offline)")
     return problems
+
+
+def _check_control_arguments(doc: dict[str, Any], arguments: Any, emit: Callable[[str], None]) -> None:
+    """The squall control's own arguments (SLI targets, stop conditions), with ${...} from the configuration."""
+    from chaoslib import substitute
+
+    from squall.controlling.settings import parse
+
+    if not isinstance(arguments, dict):
+        emit(f"squall control arguments {arguments!r} (expected a mapping)")
+        return
+    configuration = {k: _resolve(v) for k, v in (doc.get("configuration") or {}).items()}
+    try:
+        parse(substitute(arguments, configuration, {}))
+    except ExperimentInvalid as exc:
+        emit(str(exc))
 
 
 def validate_experiment(path: Path | str, offline: bool = False) -> list[Problem]:

@@ -140,3 +140,33 @@ def test_a_game_day_suite_is_checked_as_a_suite(tmp_path: Path) -> None:
     messages = [p.message for p in validate_file(suite, offline=True)]
     assert any("missing.yaml" in m for m in messages), messages
     assert all(p.file == str(suite) for p in validate_file(suite, offline=True))
+
+
+CONTROLLED = """\
+title: controlled
+description: the squall control's own arguments are checked too
+configuration:
+  checkout_url: {type: env, key: SQUALL_TEST_UNSET_URL, default: "http://127.0.0.1:8080/checkout"}
+controls:
+  - name: squall
+    provider:
+      type: python
+      module: squall.control
+      arguments:
+        sli: [{name: checkout, url: "${checkout_url}", interval_s: 0.5}]
+        stop_conditions: [{name: floor, kind: KIND, threshold: 0.9, for_s: 10}]
+method:
+  - type: probe
+    name: root-exists
+    provider: {type: python, module: os.path, func: exists, arguments: {path: "/"}}
+"""
+
+
+def test_the_control_arguments_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    path = tmp_path / "controlled.yaml"
+    path.write_text(CONTROLLED.replace("KIND", "success_rate_belwo"))
+    [problem] = [str(p) for p in validate_experiment(path, offline=True)]
+    assert problem.startswith(f"{path}:6: ")
+    assert 'unknown kind "success_rate_belwo" (expected one of: success_rate_below, burn_rate_above)' in problem
+    path.write_text(CONTROLLED.replace("KIND", "success_rate_below"))  # ${checkout_url} resolves to a URL
+    assert validate_experiment(path, offline=True) == []
