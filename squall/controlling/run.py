@@ -15,6 +15,8 @@ from squall.controlling.settings import ControlSettings
 from squall.controlling.stopconditions import evaluate
 from squall.controlling.timeline import Timeline
 from squall.errors import SquallError
+from squall.gameday.outcome import outcome_of
+from squall.gameday.score import experiment_score
 from squall.ledger import Ledger
 
 logger = logging.getLogger("chaostoolkit.squall")
@@ -263,7 +265,11 @@ class ControlledRun:
             "cleanup": self.faults.log,
             "secrets_masked": sorted(self.mask.names),
         }
-        jr.set_extension(journal, self.mask.apply(extension))
+        extension = self.mask.apply(extension)
+        jr.set_extension(journal, extension)
+        # The resilience score of this one run, by the game-day formula (squall.gameday.score).
+        outcome = outcome_of(journal)
+        extension["score"] = experiment_score(outcome.verdict, outcome.checks)
         if self.mask:
             for key in list(journal):
                 if key != "extensions":

@@ -33,6 +33,7 @@ def test_timeline_drops_inside_the_fault_window_and_recovers_after(proxied: Prox
     assert run.wait(60) == 0, run.output[-3000:]
     ext = run.squall()
     assert ext["verdict"] == "passed"
+    assert ext["score"] == 100.0  # the game-day score of this one run
     assert [p["name"] for p in ext["phases"]] == ["method", "rollbacks"]
     (window,) = ext["fault_windows"]
     assert window["outcome"] == "removed" and window["end"] > window["start"]
@@ -123,6 +124,7 @@ def test_failed_verifier_fails_the_run(proxied: Proxied, start_chaos) -> None:
     assert 'verifier "fallback served" failed' in ext["reason"]
     (check,) = ext["checks"]
     assert check["kind"] == "verifier" and check["ok"] is False
+    assert ext["score"] == 0.0  # failed: 50 x (0 of 1 checks held)
 
 
 def test_fault_that_meets_no_traffic_is_inconclusive(proxied: Proxied, upstream: Upstream, start_chaos) -> None:
@@ -135,6 +137,7 @@ def test_fault_that_meets_no_traffic_is_inconclusive(proxied: Proxied, upstream:
     assert run.wait(60) != 0
     ext = run.squall()
     assert ext["verdict"] == "inconclusive"
+    assert ext["score"] is None  # nothing was learned, nothing is scored
     assert "met no traffic" in ext["reason"]
     assert ext["faults_observed"][0]["observed_traffic"] == 0
     proxied.assert_clean()
