@@ -100,7 +100,7 @@ class Ledger:
         with self._locked("r") as fh:
             if fh is None:
                 return []
-            for lineno, line in enumerate(fh, 1):
+            for line in fh:
                 line = line.strip()
                 if not line:
                     continue

@@ -335,7 +335,7 @@ def _resolve_target(target: str) -> Any:
 def validate_file(path: Path | str, offline: bool = False) -> list[Problem]:
     """Check an experiment, or another registered kind of file (a game-day suite), by what it looks like."""
     file = Path(path)
-    for kind, (detector, checker) in DOCUMENT_CHECKS.items():
+    for detector, checker in DOCUMENT_CHECKS.values():
         try:
             detect, check = _resolve_target(detector), _resolve_target(checker)
         except (ImportError, AttributeError):

@@ -6,7 +6,7 @@ format a scraper (or squall's Prometheus probe) reads.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 #: request duration histogram bucket bounds, seconds
 BUCKETS_S = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0)
@@ -79,7 +79,7 @@ class Metrics:
         name = "checkout_request_duration_seconds"
         lines.append(f"# HELP {name} Checkout request duration.")
         lines.append(f"# TYPE {name} histogram")
-        for bound, count in zip(BUCKETS_S, self._buckets):
+        for bound, count in zip(BUCKETS_S, self._buckets, strict=True):
             lines.append(f'{name}_bucket{{le="{bound}"}} {count}')
         lines.append(f'{name}_bucket{{le="+Inf"}} {self._duration_count}')
         lines.append(f"{name}_sum {_number(self._duration_sum)}")
@@ -87,9 +87,13 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
+def _escape(value: str) -> str:
+    """A label value escaped as the Prometheus text format wants it."""
+    return value.replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")
+
+
 def _labels(**labels: str) -> str:
-    escape: Callable[[str], str] = lambda v: v.replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")
-    return "{" + ",".join(f'{k}="{escape(v)}"' for k, v in labels.items()) + "}"
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
 
 
 def _number(value: float) -> str:

@@ -11,8 +11,8 @@ import yaml
 from croniter import croniter
 
 from squall.gameday.suite import (
-    DEFAULT_SETTLE_S,
     DEFAULT_EXPERIMENT_TIMEOUT_S,
+    DEFAULT_SETTLE_S,
     EXPERIMENT_KEYS,
     GATE_KEYS,
     NOTIFY_KEYS,

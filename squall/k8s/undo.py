@@ -7,8 +7,7 @@ context, or in-cluster), so it works from another process after a crash.
 
 from kubernetes import client as k8s
 
-from squall.errors import KubernetesError
-from squall.errors import KubernetesAPIError
+from squall.errors import KubernetesAPIError, KubernetesError
 from squall.k8s.client import ClusterRef, api_call
 from squall.ledger import Entry, Ledger
 

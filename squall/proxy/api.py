@@ -170,7 +170,7 @@ async def get_stats(request: web.Request) -> web.Response:
         try:
             since = float(since_raw)
         except ValueError:
-            raise ApiError(f'bad query: since "{since_raw}" (expected unix seconds, e.g. 1764300000.5)', 400)
+            raise ApiError(f'bad query: since "{since_raw}" (expected unix seconds, e.g. 1764300000.5)', 400) from None
     return _json(proxy.stats.to_json(since))
 
 

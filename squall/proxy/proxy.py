@@ -43,7 +43,7 @@ def _bind(listen: str) -> tuple[socket.socket, str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise ApiError(f"listen tcp: lookup {host}: {exc.strerror} (expected an IP address or host name)", 500)
+        raise ApiError(f"listen tcp: lookup {host}: {exc.strerror} (expected an IP address or host name)", 500) from exc
     family, _, _, _, addr = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chaoslib.exceptions import ActivityFailed
 from chaos_harness import ChaosRun, Upstream, action, experiment, wait_action, wait_for
+from chaoslib.exceptions import ActivityFailed
 
 from squall.actions.process import continue_process, kill_process, stop_process
 from squall.cleanup import cleanup

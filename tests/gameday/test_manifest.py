@@ -47,7 +47,7 @@ def test_manifest_parses_into_valid_looking_kubernetes_objects(
     assert in_cluster["schedule"] == {"cron": "0 10 * * TUE", "timezone": "Europe/Berlin"}
     assert in_cluster["gate"] == {"min_score": 80}
     mounted = {i["path"]: i["key"] for i in volume["configMap"]["items"]}
-    for exp, original in zip(in_cluster["experiments"], [failing, passing]):
+    for exp, original in zip(in_cluster["experiments"], [failing, passing], strict=True):
         assert data[mounted[exp["path"]]] == original.read_text()
     assert in_cluster["experiments"][0]["vars"] == {"checkout_url": "http://x"}
     assert in_cluster["experiments"][0]["weight"] == 2 and in_cluster["experiments"][0]["required"] is True

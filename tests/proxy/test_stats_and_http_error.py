@@ -20,7 +20,7 @@ def _stats(admin: Api, **params: object) -> dict:
 
 def test_stats_count_connections_bytes_and_http_requests(admin: Api, http_upstream: str) -> None:
     with _http(admin, http_upstream) as client:
-        for i in range(3):
+        for _ in range(3):
             r = client.get("/ok", headers={"X-Chaos-Run-Id": "run-1"})
             assert r.text == "ok"
         assert client.get("/status/503").status_code == 503
