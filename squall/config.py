@@ -21,6 +21,17 @@ def toxiproxy_url(configuration: Mapping[str, Any] | None = None) -> str:
     return url
 
 
+def redact_url(url: str) -> str:
+    """A URL safe to print, log or keep in a journal: any user:password@ part becomes [masked]@."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "[masked]@" + authority.rsplit("@", 1)[1]
+    return f"{scheme}://{authority}{slash}{path}"
+
+
 def toxiproxy_timeout_s(configuration: Mapping[str, Any] | None = None) -> float:
     """How long one Toxiproxy API request may take: configuration ``toxiproxy_timeout_s``, default 5 s."""
     value = (configuration or {}).get("toxiproxy_timeout_s", 5.0)

@@ -173,7 +173,12 @@ class Ledger:
             if mode == "r+" and not self.path.exists():
                 yield None
                 return
-            fh = open(self.path, mode, encoding="utf-8")
+            fh: IO[str]
+            if mode == "a":
+                # 0600: undo data holds API addresses as configured, credentials included
+                fh = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8")
+            else:
+                fh = open(self.path, mode, encoding="utf-8")  # noqa: SIM115 - closed by the with below
         except OSError as exc:
             raise LedgerError(f"cannot open fault ledger {self.path}: {exc.strerror}") from exc
         with fh:

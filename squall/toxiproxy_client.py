@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from squall.config import redact_url
 from squall.errors import ToxiproxyAPIError, ToxiproxyUnreachable
 
 USER_AGENT = "squall-toxiproxy-client"
@@ -21,6 +22,8 @@ class ToxiproxyClient:
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
         self.url = url.rstrip("/")
+        #: the address as it may be shown: credentials in the URL never reach a message or a journal
+        self.display_url = redact_url(self.url)
         self._http = httpx.Client(
             base_url=self.url,
             timeout=timeout_s,
@@ -134,19 +137,19 @@ class ToxiproxyClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise ToxiproxyUnreachable(
-                f"Toxiproxy API at {self.url} did not answer {method} {path} in time "
+                f"Toxiproxy API at {self.display_url} did not answer {method} {path} in time "
                 f"({type(exc).__name__}); is toxiproxy-server or `squall proxy serve` running?"
             ) from exc
         except httpx.TransportError as exc:
             raise ToxiproxyUnreachable(
-                f"cannot reach the Toxiproxy API at {self.url} ({exc}); start `squall proxy serve` "
+                f"cannot reach the Toxiproxy API at {self.display_url} ({_redacted(exc, self)}); start `squall proxy serve` "
                 "or set toxiproxy_url in the experiment's configuration (or $TOXIPROXY_URL)"
             ) from exc
         if response.status_code >= 400:
             raise ToxiproxyAPIError(
                 f"{method} {path} -> {response.status_code}: {_error_text(response)}",
                 status=response.status_code,
-                url=self.url,
+                url=self.display_url,
             )
         if response.status_code == 204 or not response.content:
             return {}
@@ -161,3 +164,8 @@ def _error_text(response: httpx.Response) -> str:
     if isinstance(body, dict) and "error" in body:
         return str(body["error"])
     return response.text.strip()
+
+
+def _redacted(exc: Exception, client: ToxiproxyClient) -> str:
+    """An httpx error's text with the client's credentials (if any) taken out."""
+    return str(exc).replace(client.url, client.display_url)

@@ -73,7 +73,7 @@ def _require_proxy(client: ToxiproxyClient, proxy: str) -> dict[str, Any]:
     proxies = client.proxies()
     if proxy not in proxies:
         known = ", ".join(sorted(proxies)) or "none defined"
-        raise ExperimentInvalid(f'unknown proxy "{proxy}" at {client.url} (expected one of: {known})')
+        raise ExperimentInvalid(f'unknown proxy "{proxy}" at {client.display_url} (expected one of: {known})')
     return proxies[proxy]
 
 
@@ -130,7 +130,7 @@ def _toxic(
     with _client(configuration) as client:
         if embedded_only and not client.is_embedded():
             raise ExperimentInvalid(
-                f"the {type_} toxic needs squall's embedded proxy, but {client.url} is "
+                f"the {type_} toxic needs squall's embedded proxy, but {client.display_url} is "
                 f'"{client.version()}" (start `squall proxy serve` and point toxiproxy_url at it)'
             )
         _require_proxy(client, proxy)
@@ -140,7 +140,7 @@ def _toxic(
         with _recorded(ledger, "toxiproxy.toxic", {"proxy": proxy, "toxic": toxic_name}, undo, text) as entry:
             stored = client.add_toxic(proxy, type_, attributes, name=toxic_name, stream=stream, toxicity=toxicity)
     logger.info("applied %s", text)
-    return {"proxy": proxy, "toxic": stored, "url": client.url, "ledger_id": entry.id, "description": text}
+    return {"proxy": proxy, "toxic": stored, "url": client.display_url, "ledger_id": entry.id, "description": text}
 
 
 # -- activities -------------------------------------------------------------
@@ -166,13 +166,13 @@ def create_proxy(name: str, listen: str, upstream: str, configuration: dict | No
                     f'proxy "{name}" already exists with upstream "{existing.get("upstream")}" '
                     f'(expected "{upstream}"); delete it or pick another name'
                 )
-            return {"proxy": existing, "created": False, "url": client.url}
+            return {"proxy": existing, "created": False, "url": client.display_url}
         ledger = Ledger(config.ledger_path(configuration))
         undo = {"url": client.url, "proxy": name}
         text = f"proxy {name} -> {upstream}"
         with _recorded(ledger, "toxiproxy.proxy", {"proxy": name}, undo, text) as entry:
             created = client.create_proxy(name, listen, upstream)
-    return {"proxy": created, "created": True, "url": client.url, "ledger_id": entry.id}
+    return {"proxy": created, "created": True, "url": client.display_url, "ledger_id": entry.id}
 
 
 @activity
@@ -287,7 +287,7 @@ def partition(proxy: str, configuration: dict | None = None) -> dict:
         undo = {"url": client.url, "proxy": proxy}
         with _recorded(ledger, "toxiproxy.disabled", {"proxy": proxy}, undo, f"partition {proxy} (disabled)") as entry:
             state = client.update_proxy(proxy, enabled=False)
-    return {"proxy": proxy, "enabled": state.get("enabled", False), "url": client.url, "ledger_id": entry.id}
+    return {"proxy": proxy, "enabled": state.get("enabled", False), "url": client.display_url, "ledger_id": entry.id}
 
 
 @activity
@@ -297,7 +297,7 @@ def remove_toxic(proxy: str, toxic: str, configuration: dict | None = None) -> d
         _require_proxy(client, proxy)
         existed = _delete_toxic(client, proxy, toxic)
         struck = _strike_matching(Ledger(config.ledger_path(configuration)), client.url, proxy, ("toxiproxy.toxic",), toxic)
-    return {"proxy": proxy, "toxic": toxic, "removed": existed, "ledger_struck": struck, "url": client.url}
+    return {"proxy": proxy, "toxic": toxic, "removed": existed, "ledger_struck": struck, "url": client.display_url}
 
 
 @activity
@@ -321,7 +321,7 @@ def heal(proxy: str | None = None, configuration: dict | None = None) -> dict:
             healed.append({"proxy": name, "toxics_removed": removed, "re_enabled": was_disabled})
         struck = _strike_matching(Ledger(config.ledger_path(configuration)), client.url, proxy,
                                   ("toxiproxy.toxic", "toxiproxy.disabled"))
-    return {"healed": healed, "ledger_struck": struck, "url": client.url}
+    return {"healed": healed, "ledger_struck": struck, "url": client.display_url}
 
 
 # -- cleanup -----------------------------------------------------------------

@@ -12,11 +12,13 @@ logger = logging.getLogger("chaostoolkit.squall")
 
 MASK = "[masked]"
 MIN_SECRET_LEN = 3  # shorter literal secrets would mask random letters everywhere
+#: the user:password part of any URL (e.g. a toxiproxy_url with credentials), declared a secret or not
+URL_CREDENTIALS = r"(?<=://)[^\s/@:]+:[^\s/@]+(?=@)"
 REPORT_DIR_ENV = "SQUALL_REPORT_DIR"
 
 
 class SecretMask:
-    """Replaces every value Chaos Toolkit loaded as a secret, wherever it appears."""
+    """Replaces every value Chaos Toolkit loaded as a secret, and credentials in URLs, wherever they appear."""
 
     def __init__(self, secrets: Mapping[str, Any] | None) -> None:
         self.names: list[str] = []
@@ -30,7 +32,7 @@ class SecretMask:
                 self.names.append(str(scope))
                 self._collect(entries, values)
         literal = sorted((v for v in values if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
-        self._re = re.compile("|".join(map(re.escape, literal))) if literal else None
+        self._re = re.compile("|".join([*map(re.escape, literal), URL_CREDENTIALS]))
 
     def _collect(self, value: Any, into: set[str]) -> None:
         if isinstance(value, Mapping):

@@ -6,6 +6,8 @@ import json
 import pytest
 from chaos_harness import ChaosRun, Proxied, Upstream, action, experiment, probe, wait_action
 
+from squall.ledger import Ledger
+
 TOX = "squall.actions.toxiproxy"
 
 
@@ -220,3 +222,23 @@ def test_report_goes_to_report_dir_else_env_else_reports_slug(upstream: Upstream
     assert run.wait(60) == 0
     (made,) = (tmp_path / "reports").glob("squall-control-test-*Z")
     assert (made / "report.html").exists()
+
+
+def test_credentials_in_the_toxiproxy_url_stay_out_of_the_journal(proxied: Proxied, start_chaos) -> None:
+    password = "pa55-w0rd-x17"
+    api = proxied.api.replace("http://", f"http://squall:{password}@")
+    exp = experiment(
+        method=[action("slow down svc", TOX, "add_latency", proxy="svc", latency_ms=50), wait_action(0.3)],
+        rollbacks=[action("heal svc", TOX, "heal", proxy="svc")],
+        arguments={"sli": [{"name": "svc", "url": proxied.url, "interval_s": 0.1}], "report": False},
+        configuration={"toxiproxy_url": api},
+    )
+    run: ChaosRun = start_chaos(exp)
+    assert run.wait(60) == 0, run.output[-3000:]
+    journal = json.dumps(run.journal())
+    assert password not in journal and password not in run.output
+    assert "http://[masked]@127.0.0.1" in journal  # where it was, the reader sees it was masked
+    assert run.squall()["verdict"] == "passed"
+    ledger = Ledger()
+    assert ledger.open_entries() == [] and len(ledger.entries()) == 1
+    assert ledger.path.stat().st_mode & 0o077 == 0  # the ledger keeps the real address: owner-only
