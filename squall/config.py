@@ -1,6 +1,7 @@
 """Where squall finds its settings: experiment configuration, then environment, then defaults."""
 
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,15 +22,13 @@ def toxiproxy_url(configuration: Mapping[str, Any] | None = None) -> str:
     return url
 
 
+#: the userinfo of a URL (``user:password`` or a bare token before ``@``), anywhere in a text
+URL_USERINFO = re.compile(r"(?<=://)[^\s/@]+(?=@)")
+
+
 def redact_url(url: str) -> str:
     """A URL safe to print, log or keep in a journal: any user:password@ part becomes [masked]@."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = "[masked]@" + authority.rsplit("@", 1)[1]
-    return f"{scheme}://{authority}{slash}{path}"
+    return URL_USERINFO.sub("[masked]", url)
 
 
 def toxiproxy_timeout_s(configuration: Mapping[str, Any] | None = None) -> float:

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from squall.config import URL_USERINFO
+
 logger = logging.getLogger("chaostoolkit.squall")
 
 MASK = "[masked]"
 MIN_SECRET_LEN = 3  # shorter literal secrets would mask random letters everywhere
-#: the user:password part of any URL (e.g. a toxiproxy_url with credentials), declared a secret or not
-URL_CREDENTIALS = r"(?<=://)[^\s/@:]+:[^\s/@]+(?=@)"
 REPORT_DIR_ENV = "SQUALL_REPORT_DIR"
 
 
@@ -32,7 +32,8 @@ class SecretMask:
                 self.names.append(str(scope))
                 self._collect(entries, values)
         literal = sorted((v for v in values if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
-        self._re = re.compile("|".join([*map(re.escape, literal), URL_CREDENTIALS]))
+        # ... and the userinfo of any URL (a toxiproxy_url with credentials), declared a secret or not
+        self._re = re.compile("|".join([*map(re.escape, literal), URL_USERINFO.pattern]))
 
     def _collect(self, value: Any, into: set[str]) -> None:
         if isinstance(value, Mapping):
