@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -18,6 +19,16 @@ from squall.proxy import run_in_thread
 from squall.toxiproxy_client import ToxiproxyClient
 
 from .conftest import experiment, probe
+
+
+def _slow_payments(pause_after_s: float | None = None) -> dict[str, Any]:
+    """The fault these tests inject: 500 ms on payments, optionally holding the run afterwards."""
+    action: dict[str, Any] = {"type": "action", "name": "slow-payments", "provider": {
+        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+        "arguments": {"proxy": "payments", "latency_ms": 500}}}
+    if pause_after_s is not None:
+        action["pauses"] = {"after": pause_after_s}
+    return action
 
 
 @pytest.fixture
@@ -43,10 +54,7 @@ def test_sigterm_mid_experiment_removes_the_fault_and_skips_the_rest(
     tmp_path: Path, passing: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path],
     proxy_url: str,
 ) -> None:
-    inject = {"type": "action", "name": "slow-payments", "pauses": {"after": 60}, "provider": {
-        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
-        "arguments": {"proxy": "payments", "latency_ms": 500}}}
-    write_experiment("slow.yaml", experiment("slow payments", [probe("root", "/")], method=[inject],
+    write_experiment("slow.yaml", experiment("slow payments", [probe("root", "/")], method=[_slow_payments(60)],
                                              configuration={"toxiproxy_url": proxy_url}))
     suite = write_suite({"name": "stoppable", "experiments": ["slow.yaml", "passing.yaml"]})
     proc = subprocess.Popen(
@@ -81,9 +89,7 @@ def test_a_run_that_dies_after_injecting_has_its_fault_removed_by_the_game_day(
     tmp_path: Path, passing: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path],
     proxy_url: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    inject = {"type": "action", "name": "slow-payments", "provider": {
-        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
-        "arguments": {"proxy": "payments", "latency_ms": 500}}}
+    inject = _slow_payments()
     die = {"type": "action", "name": "die", "provider": {"type": "python", "module": "os", "func": "_exit",
                                                          "arguments": {"status": 9}}}
     write_experiment("dies.yaml", experiment("dies mid-fault", [probe("root", "/")], method=[inject, die],
@@ -102,10 +108,7 @@ def test_an_experiment_past_its_timeout_is_stopped_and_its_fault_removed(
     tmp_path: Path, passing: Path, write_experiment: Callable[..., Path], write_suite: Callable[..., Path],
     proxy_url: str,
 ) -> None:
-    inject = {"type": "action", "name": "slow-payments", "pauses": {"after": 60}, "provider": {
-        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
-        "arguments": {"proxy": "payments", "latency_ms": 500}}}
-    write_experiment("hangs.yaml", experiment("hangs mid-fault", [probe("root", "/")], method=[inject],
+    write_experiment("hangs.yaml", experiment("hangs mid-fault", [probe("root", "/")], method=[_slow_payments(60)],
                                               configuration={"toxiproxy_url": proxy_url}))
     suite = write_suite({"name": "bounded", "experiments": [{"path": "hangs.yaml", "timeout_s": 4},
                                                             "passing.yaml"]})
