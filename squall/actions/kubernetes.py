@@ -45,7 +45,7 @@ __all__ = ["heal_partition", "kill_pods", "partition", "restore_scale", "scale"]
 
 
 
-@activity
+@activity(role="inject")
 def kill_pods(
     label_selector: str,
     ns: str,
@@ -114,7 +114,7 @@ def kill_pods(
     return result
 
 
-@activity
+@activity(role="inject")
 def partition(
     ns: str,
     from_selector: str,
@@ -161,7 +161,7 @@ def partition(
     return result
 
 
-@activity
+@activity(role="heal")
 def heal_partition(
     ns: str,
     name: str | None = None,
@@ -196,7 +196,7 @@ def heal_partition(
     return {"namespace": ns, "removed": removed}
 
 
-@activity
+@activity(role="inject")
 def scale(
     deployment: str,
     ns: str,
@@ -238,7 +238,7 @@ def scale(
     return result
 
 
-@activity
+@activity(role="heal")
 def restore_scale(
     deployment: str,
     ns: str,

@@ -119,7 +119,7 @@ def _describe(pid: int) -> dict[str, Any]:
     return {"pid": pid, "cmdline": _cmdline(pid)[:200]}
 
 
-@activity
+@activity(role="inject")
 def kill_process(
     pid_file: str | None = None,
     name_pattern: str | None = None,
@@ -144,7 +144,7 @@ def kill_process(
     return {"signal": signal_name, "processes": targets, "killed": killed}
 
 
-@activity
+@activity(role="inject")
 def stop_process(
     pid_file: str | None = None,
     name_pattern: str | None = None,
@@ -184,7 +184,7 @@ def stop_process(
     return {"stopped": pids, "resumed": pids if duration_s > 0 else [], "ledger_ids": [e.id for e in entries]}
 
 
-@activity
+@activity(role="heal")
 def continue_process(
     pid_file: str | None = None,
     name_pattern: str | None = None,

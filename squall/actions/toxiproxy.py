@@ -144,7 +144,7 @@ def _toxic(
 
 
 # -- activities -------------------------------------------------------------
-@activity
+@activity(role="inject")
 def create_proxy(name: str, listen: str, upstream: str, configuration: dict | None = None) -> dict:
     """Create proxy `name` listening on `listen` (host:port, port 0 = any) forwarding to `upstream`.
 
@@ -175,7 +175,7 @@ def create_proxy(name: str, listen: str, upstream: str, configuration: dict | No
     return {"proxy": created, "created": True, "url": client.display_url, "ledger_id": entry.id}
 
 
-@activity
+@activity(role="inject")
 def add_latency(
     proxy: str, latency_ms: int, jitter_ms: int = 0, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
@@ -186,7 +186,7 @@ def add_latency(
     return _toxic(configuration, proxy, "latency", {"latency": latency_ms, "jitter": jitter_ms}, stream, toxicity, name, text)
 
 
-@activity
+@activity(role="inject")
 def add_bandwidth(
     proxy: str, rate_kbps: int, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
@@ -196,7 +196,7 @@ def add_bandwidth(
     return _toxic(configuration, proxy, "bandwidth", {"rate": rate_kbps}, stream, toxicity, name, f"bandwidth {rate_kbps} KB/s")
 
 
-@activity
+@activity(role="inject")
 def add_timeout(
     proxy: str, timeout_ms: int = 0, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
@@ -207,7 +207,7 @@ def add_timeout(
     return _toxic(configuration, proxy, "timeout", {"timeout": timeout_ms}, stream, toxicity, name, text)
 
 
-@activity
+@activity(role="inject")
 def reset_peer(
     proxy: str, timeout_ms: int = 0, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
@@ -217,7 +217,7 @@ def reset_peer(
     return _toxic(configuration, proxy, "reset_peer", {"timeout": timeout_ms}, stream, toxicity, name, f"reset peer after {timeout_ms} ms")
 
 
-@activity
+@activity(role="inject")
 def add_slow_close(
     proxy: str, delay_ms: int, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
@@ -227,7 +227,7 @@ def add_slow_close(
     return _toxic(configuration, proxy, "slow_close", {"delay": delay_ms}, stream, toxicity, name, f"slow close {delay_ms} ms")
 
 
-@activity
+@activity(role="inject")
 def add_slicer(
     proxy: str, average_size: int, size_variation: int = 0, delay_us: int = 0,
     stream: Stream = "downstream", toxicity: float = 1.0, name: str | None = None,
@@ -241,7 +241,7 @@ def add_slicer(
     return _toxic(configuration, proxy, "slicer", attrs, stream, toxicity, name, f"slicer {average_size} B")
 
 
-@activity
+@activity(role="inject")
 def add_limit_data(
     proxy: str, bytes: int, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
@@ -251,7 +251,7 @@ def add_limit_data(
     return _toxic(configuration, proxy, "limit_data", {"bytes": bytes}, stream, toxicity, name, f"limit data {bytes} B")
 
 
-@activity
+@activity(role="inject")
 def add_http_error(
     proxy: str, status: int = 503, rate: float = 1.0, retry_after_s: int | None = None,
     first_n: int | None = None, body: str | None = None, name: str | None = None,
@@ -278,7 +278,7 @@ def add_http_error(
     return _toxic(configuration, proxy, "http_error", attrs, "upstream", 1.0, name, text, embedded_only=True)
 
 
-@activity
+@activity(role="inject")
 def partition(proxy: str, configuration: dict | None = None) -> dict:
     """Cut `proxy` off: disable it so connections are refused and open ones are closed."""
     with _client(configuration) as client:
@@ -290,7 +290,7 @@ def partition(proxy: str, configuration: dict | None = None) -> dict:
     return {"proxy": proxy, "enabled": state.get("enabled", False), "url": client.display_url, "ledger_id": entry.id}
 
 
-@activity
+@activity(role="heal")
 def remove_toxic(proxy: str, toxic: str, configuration: dict | None = None) -> dict:
     """Remove toxic `toxic` from `proxy` (already gone counts as removed)."""
     with _client(configuration) as client:
@@ -300,7 +300,7 @@ def remove_toxic(proxy: str, toxic: str, configuration: dict | None = None) -> d
     return {"proxy": proxy, "toxic": toxic, "removed": existed, "ledger_struck": struck, "url": client.display_url}
 
 
-@activity
+@activity(role="heal")
 def heal(proxy: str | None = None, configuration: dict | None = None) -> dict:
     """Remove every toxic from `proxy` and re-enable it — or from every proxy when `proxy` is not given."""
     with _client(configuration) as client:

@@ -19,7 +19,7 @@ __all__ = ["pods_by_status", "ready_replicas", "wait_ready"]
 POLL_INTERVAL_S = 0.5
 
 
-@activity
+@activity(role="probe")
 def ready_replicas(
     deployment: str,
     ns: str,
@@ -33,7 +33,7 @@ def ready_replicas(
     return int((dep.status.ready_replicas if dep.status else 0) or 0)
 
 
-@activity
+@activity(role="probe")
 def wait_ready(
     deployment: str,
     ns: str,
@@ -60,7 +60,7 @@ def wait_ready(
             time.sleep(min(POLL_INTERVAL_S, remaining))
 
 
-@activity
+@activity(role="probe")
 def pods_by_status(
     label_selector: str,
     ns: str,

@@ -42,7 +42,7 @@ def _values(data: dict[str, Any]) -> list[dict[str, Any]]:
     raise PrometheusError(f"query returned a {kind} result (expected an instant vector or scalar)")
 
 
-@activity
+@activity(role="probe")
 def query(url: str, promql: str, timeout_s: float = 10.0) -> dict:
     """Run instant PromQL query `promql` on the Prometheus at `url`; return {"value", "values": [{metric, value}]}.
 
@@ -53,7 +53,7 @@ def query(url: str, promql: str, timeout_s: float = 10.0) -> dict:
     return {"query": promql, "value": single, "values": values}
 
 
-@activity
+@activity(role="probe")
 def query_within(
     url: str, promql: str, min: float | None = None, max: float | None = None, timeout_s: float = 10.0
 ) -> bool:

@@ -30,7 +30,7 @@ def fetch_stats(url: str, proxy: str, since: float | None = None) -> dict[str, A
             raise ExperimentInvalid(f'unknown proxy "{proxy}" at {url} (expected one of: {names})') from exc
 
 
-@activity
+@activity(role="probe")
 def stats(proxy: str, since: float | None = None, configuration: dict | None = None) -> dict:
     """Traffic of `proxy` on the embedded proxy: connections, bytes, HTTP requests by status, recent request events.
 

@@ -187,7 +187,7 @@ def collect(
         return sorted(results, key=lambda s: s.t)
 
 
-@activity
+@activity(role="probe")
 def sample(
     url: str,
     method: str = "GET",
@@ -219,7 +219,7 @@ def _judge(summary: Mapping[str, Any], min_success_rate: float, max_p95_ms: floa
     return broken
 
 
-@activity
+@activity(role="probe")
 def slo_report(
     url: str,
     min_success_rate: float = 0.99,
@@ -274,7 +274,7 @@ class SLOVerdict(dict):  # type: ignore[type-arg]
         return bool(self.get("ok"))
 
 
-@activity
+@activity(role="probe")
 def meets_slo(
     url: str,
     min_success_rate: float = 0.99,

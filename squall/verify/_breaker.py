@@ -10,7 +10,7 @@ from squall.verify._observe import Observer, check_count, check_seconds, event_b
 __all__ = ["circuit_breaker"]
 
 
-@activity
+@activity(role="verify")
 def circuit_breaker(
     url: str,
     proxy: str,

@@ -53,7 +53,7 @@ def _marker(response: httpx.Response | None, header: str | None, header_value: s
     return None
 
 
-@activity
+@activity(role="verify")
 def fallback(
     url: str,
     header: str | None = None,

@@ -22,7 +22,7 @@ def _last_heal(configuration: dict | None, now: float, within_s: float) -> float
     return None
 
 
-@activity
+@activity(role="verify")
 def recovery(
     url: str,
     within_s: float = 10.0,

@@ -20,7 +20,7 @@ def _gaps(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@activity
+@activity(role="verify")
 def retries(
     url: str,
     proxy: str,

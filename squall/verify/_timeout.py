@@ -8,7 +8,7 @@ from squall.verify._observe import Observer, check_count, check_seconds, result
 __all__ = ["timeout"]
 
 
-@activity
+@activity(role="verify")
 def timeout(
     url: str,
     budget_ms: float,
