@@ -4,6 +4,12 @@ Bounded so that sampling never distorts what it measures: a request's timeout
 never exceeds its target's interval, ticks missed while a request hung are
 skipped (never replayed in a burst), and the whole run keeps at most
 ``max_samples`` rows, after which sampling stops and the timeline says so.
+
+While a verifier holds sampling (``squall.quiet.hold``: it attributes
+dependency calls by time and must not see the sampler's), ticks are skipped
+and counted in ``held_ticks``; the holds themselves are the run's pauses. The
+timeline registers itself as ``squall.quiet``'s SLI source while it runs, so a
+verifier can read what was measured (e.g. whether a fault hurt the service).
 """
 
 import logging
@@ -12,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from squall import quiet
 from squall.controlling.settings import SliTarget
 from squall.probes.sli import make_client, probe_once
 
@@ -34,6 +41,7 @@ class Timeline:
         self.max_samples = max_samples
         self.rows: list[Row] = []
         self.skipped_ticks = 0
+        self.held_ticks = 0
         self.truncated = False
         self._on_sample = on_sample
         self._lock = threading.Lock()
@@ -47,6 +55,7 @@ class Timeline:
 
     def start(self) -> None:
         """Start one daemon sampling thread per target."""
+        quiet.register_sli_source(self.points)
         for target in self.targets:
             thread = threading.Thread(target=self._loop, args=(target,), name=f"squall-sli-{target.name}", daemon=True)
             self._threads.append(thread)
@@ -55,6 +64,7 @@ class Timeline:
     def stop(self) -> None:
         """Stop sampling and wait (bounded by the longest request timeout) for the threads."""
         self._stop.set()
+        quiet.unregister_sli_source(self.points)
         deadline = time.monotonic() + max((t.timeout_s for t in self.targets), default=0.0) + 1.0
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -80,6 +90,14 @@ class Timeline:
         out.reverse()
         return out
 
+    def points(self, url: str, since: float, until: float) -> list[quiet.SliPoint] | None:
+        """The samples of the target(s) sampling `url` taken in [since, until]; None when no target samples it."""
+        names = {t.name for t in self.targets if t.url == url}
+        if not names:
+            return None
+        with self._lock:
+            return [quiet.SliPoint(r[0], bool(r[2]), r[4]) for r in self.rows if r[1] in names and since <= r[0] <= until]
+
     def _append(self, row: Row) -> bool:
         with self._lock:
             if len(self.rows) >= self.max_samples:
@@ -95,18 +113,24 @@ class Timeline:
         next_tick = time.monotonic()
         try:
             while not self._stop.is_set():
-                sample = probe_once(
-                    client,
-                    target.url,
-                    method=target.method,
-                    timeout_s=target.timeout_s,
-                    headers=target.headers,
-                    expect_status=target.expect_status,
-                )
-                row = [round(sample.t, 3), target.name, int(sample.ok), sample.status, sample.latency_ms, sample.error]
-                if not self._append(row):
-                    return
-                if self._on_sample is not None:
+                with quiet.sample_slot() as allowed:  # a verifier's hold: skip this tick
+                    sample = probe_once(
+                        client,
+                        target.url,
+                        method=target.method,
+                        timeout_s=target.timeout_s,
+                        headers=target.headers,
+                        expect_status=target.expect_status,
+                    ) if allowed else None
+                    if sample is not None:  # kept before the slot ends, so a hold sees every finished sample
+                        row = [round(sample.t, 3), target.name, int(sample.ok), sample.status, sample.latency_ms,
+                               sample.error]
+                        if not self._append(row):
+                            return
+                if sample is None:
+                    with self._lock:
+                        self.held_ticks += 1
+                if sample is not None and self._on_sample is not None:
                     try:
                         self._on_sample()
                     except Exception:  # a stop-condition bug must not end the timeline silently

@@ -1,7 +1,10 @@
 """SLI probes: send bounded HTTP traffic to a service and measure what its users would see.
 
 Every request carries ``X-Chaos-Run-Id`` so the service (and squall's embedded
-proxy) can tell chaos traffic apart. A refused, reset or timed-out request is a
+proxy) can tell chaos traffic apart, and W3C trace context
+(``squall.tracecontext``: a ``traceparent`` with a fresh trace id per request,
+``baggage: squall.run_id=<run id>``), so a service that forwards it lets the
+proxy tie each dependency call to the request that caused it. A refused, reset or timed-out request is a
 failed sample, never a crashed probe.
 
 Tolerances: ``meets_slo`` returns an ``SLOVerdict``: the measured numbers as a
@@ -28,6 +31,7 @@ from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
 from squall.percentiles import nearest_rank
+from squall.tracecontext import trace_headers
 
 __all__ = ["meets_slo", "sample", "slo_report"]
 
@@ -84,8 +88,17 @@ def probe_once(
     headers: Mapping[str, str] | None = None,
     expect_status: StatusSpec = None,
 ) -> Sample:
-    """Send one request and return it as a Sample (never raises for transport errors)."""
-    merged = {config.RUN_ID_HEADER: config.run_id(), **(headers or {})}
+    """Send one request and return it as a Sample (never raises for transport errors).
+
+    The request carries trace context (``squall.tracecontext.trace_headers``);
+    headers the caller gives win, so a caller that made its own traceparent or
+    X-Chaos-Run-Id (a verifier) keeps it.
+    """
+    given = dict(headers or {})
+    tag = next((v for k, v in given.items() if k.lower() == config.RUN_ID_HEADER.lower()), config.run_id())
+    names = {k.lower() for k in given}
+    merged = {k: v for k, v in trace_headers(tag).items() if k.lower() not in names}
+    merged.update(given)
     t = time.time()
     start = time.perf_counter()
     try:
@@ -203,7 +216,8 @@ def sample(
     Sends `requests` requests one after another, or for `duration_s` seconds;
     with `rate_per_s` the requests are paced at that rate and run concurrently.
     A request succeeds when its status is `expect_status` (an int or a list),
-    or any 2xx/3xx when it is not given. Each request carries X-Chaos-Run-Id.
+    or any 2xx/3xx when it is not given. Each request carries X-Chaos-Run-Id
+    and W3C trace context (a fresh traceparent, baggage squall.run_id).
     """
     return summarize(collect(url, method, requests, duration_s, rate_per_s, timeout_s, headers, expect_status))
 
