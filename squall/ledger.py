@@ -8,10 +8,19 @@ undo open entries through ``squall.cleanup``.
 
 Entries carry the owning run id and pid, so a run cleans up only its own faults
 and ``squall cleanup`` can tell a crashed run's faults (pid gone) from a live one's.
+
+No damage may hide a fault. Each record is written whole (one ``os.write`` of
+the line and its newline, under the lock), after a newline of its own if the
+file does not end in one (a torn line from a killed writer stays on its own
+line). The reader never raises for content: a line it cannot use (not UTF-8,
+not JSON, not an object, a required field missing or of the wrong type) is
+skipped and listed in ``Ledger.skipped`` with its line number and why;
+unknown fields (a newer squall's) are kept in ``Entry.extra``.
 """
 
 import fcntl
 import json
+import math
 import os
 import time
 import uuid
@@ -19,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from squall import config
 from squall.errors import LedgerError
@@ -48,13 +57,125 @@ class Entry:
 
     def owner_alive(self) -> bool:
         """True if the process that applied the fault still runs."""
+        if self.pid <= 0:
+            return False  # never signal a process group (0, -n)
         try:
             os.kill(self.pid, 0)
-        except ProcessLookupError:
+        except (ProcessLookupError, OverflowError):  # OverflowError: a pid no process can have
             return False
         except PermissionError:
             return True
         return True
+
+
+@dataclass(frozen=True)
+class SkippedLine:
+    """A ledger line the reader could not use: its number (from 1) and why."""
+
+    line: int
+    reason: str
+
+
+#: apply-record field -> (accepted types, what a person is told was expected)
+_REQUIRED: dict[str, tuple[tuple[type, ...], str]] = {
+    "id": ((str,), "a non-empty string"),
+    "kind": ((str,), "a non-empty string"),
+    "target": ((dict,), "an object"),
+    "undo": ((dict,), "an object"),
+    "description": ((str,), "a string"),
+    "run_id": ((str,), "a string"),
+    "pid": ((int,), "an integer"),
+    "applied_at": ((int, float), "a number"),
+}
+_OPTIONAL = ("struck_at", "outcome", "extra")
+
+
+def _field_error(rec: Mapping[str, Any], name: str, types: tuple[type, ...], expected: str) -> str | None:
+    if name not in rec:
+        return f"no {name!r} field"
+    value = rec[name]
+    if isinstance(value, bool) or not isinstance(value, types) or (expected.startswith("a non-empty") and not value):
+        return f"{name!r} is {_short(value)} (expected {expected})"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_time(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _decode(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """One line -> (record, "") or (None, why it cannot be used)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 (byte {exc.start})"
+    try:
+        rec = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return None, f"not JSON ({str(exc)[:60]}; a torn write?)"
+    if not isinstance(rec, dict):
+        return None, f"not a JSON object (got {type(rec).__name__})"
+    return rec, ""
+
+
+def _apply_entry(rec: dict[str, Any]) -> tuple[Entry | None, str]:
+    for name, (types, expected) in _REQUIRED.items():
+        error = _field_error(rec, name, types, expected)
+        if error:
+            return None, f"apply record: {error}"
+    extra = {k: v for k, v in rec.items() if k not in _REQUIRED and k not in _OPTIONAL and k != "op"}
+    if isinstance(rec.get("extra"), dict):
+        extra = {**rec["extra"], **extra}
+    struck_at = rec.get("struck_at")
+    outcome = rec.get("outcome")
+    entry = Entry(
+        **{name: rec[name] for name in _REQUIRED},
+        struck_at=float(struck_at) if _is_time(struck_at) else None,
+        outcome=outcome if isinstance(outcome, str) and _is_time(struck_at) else None,
+        extra=extra,
+    )
+    return entry, ""
+
+
+def parse(data: bytes) -> tuple[dict[str, Entry], list[SkippedLine]]:
+    """Read a whole ledger file's bytes: entries by id (oldest first), and the lines skipped. Never raises."""
+    entries: dict[str, Entry] = {}
+    skipped: list[SkippedLine] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        rec, why = _decode(raw)
+        if rec is None:
+            skipped.append(SkippedLine(number, why))
+            continue
+        op = rec.get("op")
+        if op == "apply":
+            entry, why = _apply_entry(rec)
+            if entry is None:
+                skipped.append(SkippedLine(number, why))
+            elif entry.id in entries:
+                skipped.append(SkippedLine(number, f"apply record: id {entry.id!r} was already applied"))
+            else:
+                entries[entry.id] = entry
+        elif op == "strike":
+            why = _field_error(rec, "id", (str,), "a non-empty string") or ""
+            if not why and not _is_time(rec.get("at")):
+                why = f"'at' is {_short(rec.get('at'))} (expected a time in seconds)"
+            if not why and not isinstance(rec.get("outcome"), str | None):
+                why = f"'outcome' is {_short(rec.get('outcome'))} (expected a string)"
+            if why:
+                skipped.append(SkippedLine(number, f"strike record: {why}"))
+            elif rec["id"] in entries and entries[rec["id"]].is_open:
+                old = entries[rec["id"]]
+                entries[old.id] = Entry(**{**old.__dict__, "struck_at": float(rec["at"]), "outcome": rec.get("outcome")})
+        else:
+            skipped.append(SkippedLine(number, f"unknown op {_short(op)} (expected \"apply\" or \"strike\")"))
+    return entries, skipped
 
 
 class Ledger:
@@ -62,6 +183,8 @@ class Ledger:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else config.ledger_path()
+        #: lines the last read could not use (line number and why); they never stop a read
+        self.skipped: list[SkippedLine] = []
 
     # -- writing ---------------------------------------------------------
     def apply(
@@ -84,8 +207,8 @@ class Ledger:
             applied_at=time.time(),
         )
         record = {"op": "apply", **asdict(entry)}
-        record.pop("struck_at")
-        record.pop("outcome")
+        for name in ("struck_at", "outcome", "extra"):
+            record.pop(name)
         self._append(record)
         return entry
 
@@ -95,28 +218,11 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------
     def entries(self, run_id: str | None = None) -> list[Entry]:
-        """Every entry (open and struck), oldest first, optionally of one run."""
-        applied: dict[str, dict[str, Any]] = {}
-        with self._locked("r") as fh:
-            if fh is None:
-                return []
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    # A torn last line from a process killed mid-write: skip it,
-                    # the entry it described was never applied.
-                    continue
-                if rec.get("op") == "apply":
-                    rec.pop("op")
-                    applied[rec["id"]] = rec
-                elif rec.get("op") == "strike" and rec.get("id") in applied:
-                    applied[rec["id"]]["struck_at"] = rec.get("at")
-                    applied[rec["id"]]["outcome"] = rec.get("outcome")
-        out = [Entry(**rec) for rec in applied.values()]
+        """Every entry (open and struck), oldest first, optionally of one run; unusable lines go to ``skipped``."""
+        with self._locked("rb") as fh:
+            data = fh.read() if fh is not None else b""
+        found, self.skipped = parse(data)
+        out = list(found.values())
         if run_id is not None:
             out = [e for e in out if e.run_id == run_id]
         return out
@@ -126,64 +232,62 @@ class Ledger:
         return [e for e in reversed(self.entries(run_id)) if e.is_open]
 
     def compact(self) -> None:
-        """Drop struck entries older than a day, keeping the file small."""
+        """Drop struck entries older than a day, keeping the file small (unusable lines are kept)."""
         cutoff = time.time() - 86400
-        with self._locked("r+") as fh:
+        with self._locked("r+b") as fh:
             if fh is None:
                 return
-            lines = fh.readlines()
-            struck = {}
-            for line in lines:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if rec.get("op") == "strike":
-                    struck[rec["id"]] = rec.get("at", 0)
+            data = fh.read()
+            found, _ = parse(data)
+            old = {e.id for e in found.values() if e.struck_at is not None and e.struck_at < cutoff}
             keep = []
-            for line in lines:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
+            for raw in data.split(b"\n"):
+                if not raw.strip():
                     continue
-                at = struck.get(rec.get("id"))
-                if at is not None and at < cutoff:
-                    continue
-                keep.append(line if line.endswith("\n") else line + "\n")
+                rec, _ = _decode(raw)
+                if rec is None or not isinstance(rec.get("id"), str) or rec["id"] not in old:  # lines about old entries go; anything else stays
+                    keep.append(raw + b"\n")
             fh.seek(0)
             fh.truncate()
-            fh.writelines(keep)
-
-    # -- plumbing --------------------------------------------------------
-    def _append(self, record: Mapping[str, Any]) -> None:
-        data = json.dumps(record, separators=(",", ":"), default=str) + "\n"
-        with self._locked("a") as fh:
-            assert fh is not None
-            fh.write(data)
+            fh.write(b"".join(keep))
             fh.flush()
             os.fsync(fh.fileno())
 
-    @contextmanager
-    def _locked(self, mode: str) -> Iterator[IO[str] | None]:
+    # -- plumbing --------------------------------------------------------
+    def _append(self, record: Mapping[str, Any]) -> None:
+        """Write one record as one whole line (one write, under the lock), on a line of its own."""
+        data = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode("ascii")
         try:
-            if mode == "r" and not self.path.exists():
-                yield None
-                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if mode == "r+" and not self.path.exists():
-                yield None
-                return
-            fh: IO[str]
-            if mode == "a":
-                # 0600: undo data holds API addresses as configured, credentials included
-                fh = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8")
-            else:
-                fh = open(self.path, mode, encoding="utf-8")  # noqa: SIM115 - closed by the with below
+            # 0600: undo data holds API addresses as configured, credentials included.
+            # O_RDWR (not O_WRONLY): the last byte is read to see whether a torn line needs ending.
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise LedgerError(f"cannot open fault ledger {self.path}: {exc.strerror}") from exc
+            raise LedgerError(f"cannot write to fault ledger {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # a writer died mid-line: keep its torn line apart from ours
+            written = os.write(fd, data)
+            while written < len(data):  # only on a full disk or a signal mid-write; still under the lock
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        except OSError as exc:
+            raise LedgerError(f"cannot write to fault ledger {self.path}: {exc.strerror}") from exc
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    @contextmanager
+    def _locked(self, mode: str) -> Iterator[IO[bytes] | None]:
+        """The ledger file opened in binary ``mode`` under a shared (read) or exclusive lock; None if absent."""
+        if not self.path.exists():
+            yield None
+            return
+        try:
+            fh = open(self.path, mode)  # noqa: SIM115 - closed by the with below
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH if mode == "rb" else fcntl.LOCK_EX)
+        except OSError as exc:
+            raise LedgerError(f"cannot read fault ledger {self.path}: {exc.strerror}") from exc
         with fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH if mode == "r" else fcntl.LOCK_EX)
-            try:
-                yield fh
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            yield fh

@@ -1,8 +1,12 @@
 """The fault ledger: open/strike bookkeeping, sharing between processes, torn lines."""
 
+import json
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
+from squall.errors import LedgerError
 from squall.ledger import Ledger
 
 
@@ -65,3 +69,82 @@ def test_dead_owner_is_detected(tmp_path: Path) -> None:
     proc.join()
     dead = entry.__class__(**{**entry.__dict__, "pid": proc.pid})
     assert not dead.owner_alive()
+
+
+# -- damage: no bad line may hide a fault --------------------------------------------
+GARBAGE = [
+    pytest.param(b"42", "not a JSON object", id="number"),
+    pytest.param(b"[1]", "not a JSON object", id="list"),
+    pytest.param(b"\xff\xfe{\"op\":\"apply\"}", "not UTF-8", id="not-utf8"),
+    pytest.param(b'{"op":"apply","kind":"toxiproxy.toxic"}', "id", id="no-id"),
+    pytest.param(b'{"op":"apply","id":7,"kind":"x"}', "id", id="id-not-a-string"),
+    pytest.param(b'{"op":"strike"', "not JSON", id="torn"),
+    pytest.param(b"null", "not a JSON object", id="null"),
+]
+
+
+@pytest.mark.parametrize(("line", "why"), GARBAGE)
+def test_a_bad_line_is_skipped_and_reported_not_fatal(tmp_path: Path, line: bytes, why: str) -> None:
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    before = ledger.apply("toxiproxy.toxic", {}, {}, "before", run_id="r1")
+    with open(path, "ab") as fh:
+        fh.write(line + b"\n")
+    after = ledger.apply("toxiproxy.toxic", {}, {}, "after", run_id="r1")
+    assert [e.id for e in ledger.open_entries()] == [after.id, before.id]
+    assert [s.line for s in ledger.skipped] == [2]
+    assert why in ledger.skipped[0].reason
+
+
+def test_an_entry_from_a_newer_squall_keeps_its_unknown_fields(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    entry = ledger.apply("toxiproxy.toxic", {"proxy": "p"}, {"url": "u"}, "newer", run_id="r1")
+    record = {"op": "apply", **{k: v for k, v in entry.__dict__.items() if k not in ("struck_at", "outcome", "extra")}}
+    record.update(id="n1", priority=3, labels={"team": "pay"})
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+    (newer,) = [e for e in ledger.open_entries() if e.id == "n1"]
+    assert newer.extra == {"priority": 3, "labels": {"team": "pay"}}
+    assert newer.undo == {"url": "u"} and ledger.skipped == []
+
+
+def test_a_torn_line_does_not_swallow_the_next_entry(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    with open(path, "a") as fh:
+        fh.write('{"op":"apply","id":"torn","kind":"toxiproxy.to')  # a writer killed mid-line, no newline
+    entry = ledger.apply("toxiproxy.toxic", {}, {}, "next fault", run_id="r1")
+    assert [e.id for e in ledger.open_entries()] == [entry.id]
+    assert [s.line for s in ledger.skipped] == [1]
+    ledger.strike(entry.id)
+    assert ledger.open_entries() == []
+
+
+def test_a_strike_of_an_unknown_or_garbled_id_strikes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    entry = ledger.apply("toxiproxy.toxic", {}, {}, "kept", run_id="r1")
+    with open(path, "a") as fh:
+        fh.write('{"op":"strike","id":["x"],"at":1}\n{"op":"strike","id":"other","at":1}\n')
+    assert [e.id for e in ledger.open_entries()] == [entry.id]
+    assert [s.line for s in ledger.skipped] == [2]
+
+
+def test_an_unreadable_ledger_file_is_a_ledger_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.jsonl").mkdir()
+    with pytest.raises(LedgerError, match="dir.jsonl"):
+        Ledger(tmp_path / "dir.jsonl").entries()
+
+
+def test_compact_drops_old_struck_entries_and_keeps_open_ones_and_unreadable_lines(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    old = ledger.apply("toxiproxy.toxic", {}, {}, "old", run_id="r1")
+    with open(path, "a") as fh:  # struck two days ago
+        fh.write(json.dumps({"op": "strike", "id": old.id, "at": 1.0, "outcome": "removed"}) + "\n")
+        fh.write('{"op":"strike","id":["x"]}\n42\n')
+    still = ledger.apply("toxiproxy.toxic", {}, {}, "still open", run_id="r1")
+    ledger.compact()
+    assert [e.id for e in ledger.entries()] == [still.id]
+    assert len(ledger.skipped) == 2
