@@ -78,27 +78,40 @@ chaos_plugin = main
 def cleanup(ledger_path: Path | None, run_id: str | None, all_: bool, dry_run: bool) -> None:
     """Remove every fault the ledger still lists (after a SIGKILL, OOM or cancelled CI job)."""
     from squall.cleanup import cleanup as do_cleanup
+    from squall.errors import LedgerError
     from squall.ledger import Ledger
 
     ledger = Ledger(ledger_path)
     only_orphaned = not all_ and run_id is None
-    pending = [
-        e for e in ledger.open_entries(run_id) if not (only_orphaned and e.owner_alive())
-    ]
-    if not pending:
-        click.echo(f"nothing to clean up (ledger: {ledger.path})")
-        return
-    if dry_run:
-        for e in pending:
-            click.echo(f"would remove: {e.description} [run {e.run_id}, {e.kind}]")
-        return
-    failed = 0
-    for result in do_cleanup(ledger, run_id=run_id, only_orphaned=only_orphaned):
+    try:
+        pending = [
+            e for e in ledger.open_entries(run_id) if not (only_orphaned and e.owner_alive())
+        ]
+        for line in ledger.skipped:  # a fault such a line described is beyond squall: say so, go on
+            click.echo(f"skipped unreadable {ledger.path} line {line.line}: {line.reason}", err=True)
+        if not pending:
+            click.echo(f"nothing to clean up (ledger: {ledger.path})")
+            return
+        if dry_run:
+            for e in pending:
+                click.echo(f"would remove: {e.description} [run {e.run_id}, {e.kind}]")
+            return
+        results = do_cleanup(ledger, run_id=run_id, only_orphaned=only_orphaned)
+    except LedgerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
+    failed = unstruck = 0
+    for result in results:
         if result.removed:
             click.echo(f"removed: {result.entry.description} ({result.message})")
+            unstruck += not result.struck
         else:
             failed += 1
             click.echo(f"FAILED to remove: {result.entry.description}: {result.message}", err=True)
     if failed:
         click.echo(f"{failed} fault(s) still in place; they stay in {ledger.path}", err=True)
+    if unstruck:
+        click.echo(f"{unstruck} fault(s) removed but not struck off {ledger.path} (it cannot be written); "
+                   "a later cleanup undoes them again, which is harmless", err=True)
+    if failed or unstruck:
         sys.exit(ExitCode.ERROR)

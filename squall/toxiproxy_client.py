@@ -4,17 +4,62 @@ Why not toxiproxy-python: it keeps the server address in class attributes (one
 server per process), sets no request timeout (a hung API hangs the experiment)
 and ``add_toxic`` returns nothing. This client is one object per address, every
 request has a timeout, and every call returns what the server answered.
+
+Every proxy or toxic name is percent-encoded into its own URL path segment
+(``segment``): a name such as ``q?x``, ``h#x`` or ``a%2Fb`` reaches the server
+as itself. Names a server would resolve as path steps (``.``, ``..``) are
+refused before any request, so a request about a toxic can never reach its
+proxy. A 404 counts as "already gone" only when the server's answer says the
+toxic or proxy is not found (a 404 of an unknown route does not).
 """
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from squall.config import redact_url
-from squall.errors import ToxiproxyAPIError, ToxiproxyUnreachable
+from squall.errors import ExperimentInvalid, ToxiproxyAPIError, ToxiproxyUnreachable
 
 USER_AGENT = "squall-toxiproxy-client"
+#: error texts (Toxiproxy's, and the embedded proxy's which add the name) meaning "it does not exist"
+TOXIC_GONE = ("toxic not found", "proxy not found")
+PROXY_GONE = ("proxy not found",)
+#: longest encoded name squall sends (servers limit the request line, aiohttp to 8190 bytes)
+MAX_SEGMENT = 2000
+
+
+def segment(name: str, what: str = "toxic") -> str:
+    """``name`` percent-encoded as one URL path segment; ``ExperimentInvalid`` if no request could address it safely."""
+    if not isinstance(name, str) or not name:
+        raise ExperimentInvalid(f"{what} name {name!r} (expected a non-empty string)")
+    if name in (".", ".."):
+        raise ExperimentInvalid(
+            f'{what} name "{name}" cannot be used in a Toxiproxy URL: servers resolve it as a path step, '
+            f"so a request for the {what} would reach {'its proxy' if what == 'toxic' else 'another resource'} "
+            "(choose another name)"
+        )
+    try:
+        encoded = quote(name, safe="")
+    except UnicodeEncodeError:
+        raise ExperimentInvalid(f"{what} name {name!r} is not valid Unicode text (it has a lone surrogate)") from None
+    if len(encoded) > MAX_SEGMENT:
+        raise ExperimentInvalid(
+            f"{what} name of {len(name)} characters is too long ({len(encoded)} bytes in a URL, expected at most {MAX_SEGMENT})"
+        )
+    return encoded
+
+
+def check_new_name(name: str, what: str = "toxic") -> str:
+    """Refuse a name for a new toxic or proxy that some Toxiproxy server could not address later (before anything is applied)."""
+    segment(name, what)
+    if "/" in name:
+        raise ExperimentInvalid(
+            f'{what} name "{name}" contains "/": toxiproxy-server decodes it in URLs and could never '
+            f"remove the {what} again (choose a name without \"/\")"
+        )
+    return name
 
 
 class ToxiproxyClient:
@@ -65,7 +110,7 @@ class ToxiproxyClient:
 
     def get_proxy(self, name: str) -> dict[str, Any]:
         """One proxy with its toxics."""
-        return dict(self._request("GET", f"/proxies/{name}"))
+        return dict(self._request("GET", f"/proxies/{segment(name, 'proxy')}"))
 
     def create_proxy(self, name: str, listen: str, upstream: str, enabled: bool = True) -> dict[str, Any]:
         """Create a proxy; ``listen`` may use port 0, the answer holds the real port."""
@@ -74,16 +119,20 @@ class ToxiproxyClient:
 
     def update_proxy(self, name: str, **fields: Any) -> dict[str, Any]:
         """Change ``listen``, ``upstream`` or ``enabled`` of a proxy."""
-        return dict(self._request("PATCH", f"/proxies/{name}", json=fields))
+        return dict(self._request("PATCH", f"/proxies/{segment(name, 'proxy')}", json=fields))
 
-    def delete_proxy(self, name: str) -> None:
-        """Delete a proxy, closing its connections."""
-        self._request("DELETE", f"/proxies/{name}")
+    def enable_proxy(self, name: str) -> bool:
+        """Re-enable a proxy; False if the server says it does not exist."""
+        return self._request("PATCH", f"/proxies/{segment(name, 'proxy')}", json={"enabled": True}, gone=PROXY_GONE) is not None
+
+    def delete_proxy(self, name: str) -> bool:
+        """Delete a proxy, closing its connections; False if the server says it does not exist."""
+        return self._request("DELETE", f"/proxies/{segment(name, 'proxy')}", gone=PROXY_GONE) is not None
 
     # -- toxics ----------------------------------------------------------
     def toxics(self, proxy: str) -> list[dict[str, Any]]:
         """The toxics of a proxy, upstream first."""
-        return list(self._request("GET", f"/proxies/{proxy}/toxics"))
+        return list(self._request("GET", f"/proxies/{segment(proxy, 'proxy')}/toxics"))
 
     def add_toxic(
         self,
@@ -104,7 +153,7 @@ class ToxiproxyClient:
         }
         if name:
             body["name"] = name
-        return dict(self._request("POST", f"/proxies/{proxy}/toxics", json=body))
+        return dict(self._request("POST", f"/proxies/{segment(proxy, 'proxy')}/toxics", json=body))
 
     def update_toxic(
         self,
@@ -119,20 +168,22 @@ class ToxiproxyClient:
             body["attributes"] = dict(attributes)
         if toxicity is not None:
             body["toxicity"] = toxicity
-        return dict(self._request("PATCH", f"/proxies/{proxy}/toxics/{name}", json=body))
+        return dict(self._request("PATCH", f"/proxies/{segment(proxy, 'proxy')}/toxics/{segment(name)}", json=body))
 
-    def remove_toxic(self, proxy: str, name: str) -> None:
-        """Remove a toxic; bytes in flight are delivered."""
-        self._request("DELETE", f"/proxies/{proxy}/toxics/{name}")
+    def remove_toxic(self, proxy: str, name: str) -> bool:
+        """Remove a toxic (bytes in flight are delivered); False if the server says it or its proxy does not exist."""
+        path = f"/proxies/{segment(proxy, 'proxy')}/toxics/{segment(name)}"
+        return self._request("DELETE", path, gone=TOXIC_GONE) is not None
 
     # -- squall extensions -------------------------------------------------
     def stats(self, proxy: str, since: float | None = None) -> dict[str, Any]:
         """Traffic statistics of a proxy (embedded proxy only)."""
         params = {"since": since} if since is not None else None
-        return dict(self._request("GET", f"/proxies/{proxy}/stats", params=params))
+        return dict(self._request("GET", f"/proxies/{segment(proxy, 'proxy')}/stats", params=params))
 
     # -- plumbing --------------------------------------------------------
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, *, gone: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        """The decoded answer; None for a 404 whose error text starts with one of ``gone``."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
@@ -145,6 +196,8 @@ class ToxiproxyClient:
                 f"cannot reach the Toxiproxy API at {self.display_url} ({_redacted(exc, self)}); start `squall proxy serve` "
                 "or set toxiproxy_url in the experiment's configuration (or $TOXIPROXY_URL)"
             ) from exc
+        if response.status_code == 404 and gone and _error_text(response).lower().startswith(gone):
+            return None
         if response.status_code >= 400:
             raise ToxiproxyAPIError(
                 f"{method} {path} -> {response.status_code}: {_error_text(response)}",

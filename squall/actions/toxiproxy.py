@@ -19,7 +19,7 @@ from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid, SquallError, ToxiproxyAPIError, ToxiproxyUnreachable
 from squall.ledger import Entry, Ledger
-from squall.toxiproxy_client import ToxiproxyClient
+from squall.toxiproxy_client import ToxiproxyClient, check_new_name, segment
 
 __all__ = [
     "add_bandwidth",
@@ -70,6 +70,7 @@ def _client(configuration: Mapping[str, Any] | None) -> ToxiproxyClient:
 def _require_proxy(client: ToxiproxyClient, proxy: str) -> dict[str, Any]:
     if not isinstance(proxy, str) or not proxy:
         raise ExperimentInvalid(f"proxy={proxy!r} (expected the name of a proxy)")
+    segment(proxy, "proxy")  # a name no URL can address safely fails here, before the ledger is written
     proxies = client.proxies()
     if proxy not in proxies:
         known = ", ".join(sorted(proxies)) or "none defined"
@@ -126,7 +127,7 @@ def _toxic(
     _check_common(stream, toxicity)
     if name is not None and (not isinstance(name, str) or not name):
         raise ExperimentInvalid(f"name={name!r} (expected a non-empty toxic name)")
-    toxic_name = name or f"{type_}_{stream}"
+    toxic_name = check_new_name(name or f"{type_}_{stream}")
     with _client(configuration) as client:
         if embedded_only and not client.is_embedded():
             raise ExperimentInvalid(
@@ -158,6 +159,7 @@ def create_proxy(name: str, listen: str, upstream: str, configuration: dict | No
     for arg, value in (("listen", listen), ("upstream", upstream)):
         if ":" not in value:
             raise ExperimentInvalid(f'{arg} "{value}" has no port (expected "host:port")')
+    check_new_name(name, "proxy")
     with _client(configuration) as client:
         existing = client.proxies().get(name)
         if existing is not None:
@@ -326,31 +328,21 @@ def heal(proxy: str | None = None, configuration: dict | None = None) -> dict:
 
 # -- cleanup -----------------------------------------------------------------
 def _delete_toxic(client: ToxiproxyClient, proxy: str, toxic: str) -> bool:
-    try:
-        client.remove_toxic(proxy, toxic)
-    except ToxiproxyAPIError as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return True
+    # False only when the server says the toxic (or its proxy) is not found; any other 404 raises
+    return client.remove_toxic(proxy, toxic)
 
 
 def undo_entry(entry: Entry) -> str:
     """Undo one ledger entry of a toxiproxy.* kind; a fault that is already gone counts as removed."""
     undo = entry.undo
     with ToxiproxyClient(str(undo["url"])) as client:
-        try:
-            if entry.kind == "toxiproxy.toxic":
-                gone = not _delete_toxic(client, undo["proxy"], undo["toxic"])
-                return f"toxic {undo['toxic']} on {undo['proxy']} " + ("was already gone" if gone else "removed")
-            if entry.kind == "toxiproxy.disabled":
-                client.update_proxy(undo["proxy"], enabled=True)
-                return f"proxy {undo['proxy']} re-enabled"
-            if entry.kind == "toxiproxy.proxy":
-                client.delete_proxy(undo["proxy"])
-                return f"proxy {undo['proxy']} deleted"
-        except ToxiproxyAPIError as exc:
-            if exc.status == 404:
-                return f"proxy {undo['proxy']} was already gone"
-            raise
+        if entry.kind == "toxiproxy.toxic":
+            gone = not _delete_toxic(client, undo["proxy"], undo["toxic"])
+            return f"toxic {undo['toxic']} on {undo['proxy']} " + ("was already gone" if gone else "removed")
+        if entry.kind == "toxiproxy.disabled":
+            gone = not client.enable_proxy(undo["proxy"])
+            return f"proxy {undo['proxy']} " + ("was already gone" if gone else "re-enabled")
+        if entry.kind == "toxiproxy.proxy":
+            gone = not client.delete_proxy(undo["proxy"])
+            return f"proxy {undo['proxy']} " + ("was already gone" if gone else "deleted")
     raise SquallError(f"ledger entry {entry.id} has unknown kind {entry.kind!r} for squall.actions.toxiproxy")
