@@ -100,7 +100,8 @@ class Connection:
         give_up = self.loop.call_later(DIAL_TIMEOUT_S, task.cancel)
         try:
             await self.loop.create_connection(lambda: self.server, host.strip("[]"), int(port))
-        except (OSError, ValueError, asyncio.CancelledError):
+        except (OSError, ValueError, OverflowError, asyncio.CancelledError):
+            # OverflowError: a port outside 0..65535 ("127.0.0.1:99999"), which the API accepts as Toxiproxy does
             self.proxy.stats.refused += 1
             self.close("closed")
             return
