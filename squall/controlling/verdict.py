@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from squall.activity import role_of
 from squall.errors import SquallError
 from squall.ledger import Entry
 from squall.toxiproxy_client import ToxiproxyClient
@@ -21,8 +22,6 @@ CheckKind = Literal["steady-state-before", "steady-state-during", "steady-state-
 
 VERIFY_PREFIX = "squall.verify"
 ACTIONS_PREFIX = "squall.actions"
-#: functions of squall.actions that remove faults: their failure is not "a fault never injected"
-HEALING_PREFIXES = ("remove", "heal", "continue", "delete", "reset", "enable", "undo", "restore", "unpartition")
 
 
 def iso_to_ts(value: Any) -> float | None:
@@ -102,12 +101,20 @@ def verifier_check(run: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def failed_fault_action(run: Mapping[str, Any]) -> str | None:
-    """Why a method action means the fault was never injected (None if it ran, or only healed)."""
+    """Why a failed method action means its fault was never injected (None if it ran, or declares another role).
+
+    The role is the one the action declares (``squall.activity.role_of``), never a
+    guess from its name: a failed ``inject`` makes the run inconclusive, a failed
+    ``heal`` (or probe, or verifier used as an action) does not. An action that
+    declares no role (a user's own, another extension's) may have injected a fault,
+    so its failure counts as a fault never injected.
+    """
     activity = run.get("activity") or {}
     if activity.get("type") != "action" or run.get("status") == "succeeded":
         return None
     module, func = provider_of(activity)
-    if module.startswith(ACTIONS_PREFIX) and func.startswith(HEALING_PREFIXES):
+    role = role_of(module, func) if module else None
+    if role is not None and role != "inject":
         return None
     return f'action "{activity.get("name")}" failed ({_failure_text(run)}), so its fault was never injected'
 
