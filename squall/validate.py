@@ -358,6 +358,10 @@ def command(files: tuple[Path, ...], offline: bool) -> None:
         total += len(problems)
         for problem in problems:
             click.echo(str(problem), err=True)
+        from squall.validate_roles import role_warnings_of  # warnings: the exit code stays as it is
+
+        for warning in role_warnings_of(file):
+            click.echo(f"{file}: warning: {warning}", err=True)
         if not problems:
             click.echo(f"{file}: valid")
     if total:
