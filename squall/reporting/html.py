@@ -76,7 +76,7 @@ def activity_rows(items: list[Activity], t0: float | None) -> Markup:
                 lines = f"{a.output_lines} line{'' if a.output_lines == 1 else 's'}"
                 cell += f"<details><summary>output · {lines}</summary><pre>{escape(a.output)}</pre></details>"
         out.append(
-            f'<tr class="{css}"><td>{escape(a.name)}<div class="fine">{escape(a.type)}</div></td>'
+            f'<tr class="{css}"><td>{escape(a.name)}<div class="fine">{escape(a.type)}{f" · {escape(a.role)}" if a.role else ""}</div></td>'
             f"<td><code>{escape(a.provider)}</code></td><td>{escape(a.status)}</td>"
             f'<td class="num">{fmt.offset(a.start, t0)}</td><td class="num">{fmt.duration(a.duration_s)}</td>'
             f'<td class="out">{cell}</td></tr>'

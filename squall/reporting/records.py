@@ -67,6 +67,7 @@ class Activity:
     output_lines: int
     error: str = ""
     traceback: str = ""
+    role: str = ""  # what it declares it does: inject, heal, probe, verify ("" when it declares nothing)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from squall.activity import role_of
 from squall.reporting import formatting as fmt
 from squall.reporting.masking import Masker
 from squall.reporting.model.reading import as_dict, as_list, num, ts
@@ -85,6 +86,14 @@ def error_text(entry: Mapping[str, Any], masker: Masker) -> tuple[str, str]:
     return fmt.compact(last, 400), text
 
 
+def role_text(definition: Mapping[str, Any]) -> str:
+    """The role a python activity declares (inject, heal, probe, verify); "" when it declares none."""
+    provider = as_dict(definition.get("provider"))
+    if provider.get("type") != "python":
+        return ""
+    return role_of(str(provider.get("module") or ""), str(provider.get("func") or "")) or ""
+
+
 def activity(entry: Mapping[str, Any], phase: str, masker: Masker) -> Activity:
     """One journal run entry as an activity."""
     definition = as_dict(entry.get("activity"))
@@ -107,6 +116,7 @@ def activity(entry: Mapping[str, Any], phase: str, masker: Masker) -> Activity:
         output_lines=lines,
         error=error,
         traceback=trace,
+        role=role_text(definition),
     )
 
 
