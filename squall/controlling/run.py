@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from squall import __version__, config
+from squall import __version__, config, quiet
 from squall.controlling import journal as jr
 from squall.controlling import verdict as vd
 from squall.controlling.faults import FaultRemover
@@ -15,9 +15,9 @@ from squall.controlling.settings import ControlSettings
 from squall.controlling.stopconditions import evaluate
 from squall.controlling.timeline import Timeline
 from squall.errors import SquallError
-from squall.gameday.outcome import outcome_of
-from squall.gameday.score import experiment_score
 from squall.ledger import Ledger
+from squall.outcome import Findings, decide, score
+from squall.outcome.reader import checks_of
 
 logger = logging.getLogger("chaostoolkit.squall")
 
@@ -238,7 +238,8 @@ class ControlledRun:
             self.checks.append(check)
             if bad:
                 failed.append(f"the steady state failed during the method ({check['summary']})")
-        verdict, reason = vd.decide(self.abort_reason, inconclusive, failed)
+        aborted = [self.abort_reason] if self.abort_reason else []
+        verdict, reason = decide(Findings(aborted, inconclusive, failed))
         jr.mark_journal(journal, verdict)
         extension = {
             "name": "squall",
@@ -256,6 +257,9 @@ class ControlledRun:
                 "samples": self.timeline.snapshot(),
                 "skipped_ticks": self.timeline.skipped_ticks,
                 "truncated": self.timeline.truncated,
+                # verifiers that attribute by time held the sampling: [start, end, reason]
+                "held_ticks": self.timeline.held_ticks,
+                "pauses": [p for p in quiet.pauses(self.started) if float(p[0]) <= self.ended],
             },
             "fault_windows": vd.fault_windows(entries),
             "stop_conditions": [c.describe() for c in self.settings.stop_conditions],
@@ -264,12 +268,12 @@ class ControlledRun:
             "faults_observed": observed,
             "cleanup": self.faults.log,
             "secrets_masked": sorted(self.mask.names),
+            "fragile": config.fragile(),  # `squall demo --fragile`: reports and history keep it out of baselines
         }
         extension = self.mask.apply(extension)
         jr.set_extension(journal, extension)
-        # The resilience score of this one run, by the game-day formula (squall.gameday.score).
-        outcome = outcome_of(journal)
-        extension["score"] = experiment_score(outcome.verdict, outcome.checks)
+        # The resilience score of this one run: the formula every consumer uses (squall.outcome.score).
+        extension["score"] = score(verdict, checks_of(extension))
         if self.mask:
             for key in list(journal):
                 if key != "extensions":

@@ -196,19 +196,3 @@ def faults_observed(entries: Iterable[Entry], watch: TrafficWatch | None) -> lis
         out.append({"fault": e.description, "injected": injected, "observed_traffic": traffic})
     return out
 
-
-def decide(
-    abort_reason: str | None,
-    inconclusive: list[str],
-    failed: list[str],
-) -> tuple[Verdict, str]:
-    """The verdict and its one-sentence reason, by precedence."""
-    if abort_reason:
-        return "aborted", abort_reason
-    if inconclusive:
-        more = f" (and {len(inconclusive) - 1} more)" if len(inconclusive) > 1 else ""
-        return "inconclusive", inconclusive[0] + more
-    if failed:
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        return "failed", failed[0] + more
-    return "passed", "every steady-state check and verifier held, and every fault was injected"

@@ -6,7 +6,7 @@ from typing import Literal
 
 from squall.exitcodes import ExitCode
 from squall.gameday.history import Change
-from squall.gameday.score import Check, Verdict
+from squall.outcome import Check, Verdict
 
 SuiteVerdict = Literal["passed", "failed", "aborted", "inconclusive", "invalid", "interrupted"]
 
@@ -30,6 +30,7 @@ class ExperimentResult:
     returncode: int | None
     report_dir: Path
     title: str = ""
+    fragile: bool = False  # run against `squall demo --fragile` (the journal says so)
 
 
 @dataclass
@@ -54,3 +55,8 @@ class GameDayResult:
     summary_path: Path | None = None
     junit_path: Path | None = None
     summary_md: str = ""
+
+    @property
+    def fragile(self) -> bool:
+        """True when the game day ran against `squall demo --fragile`: not the service's real resilience."""
+        return any(e.fragile for e in self.experiments)

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from squall.gameday.model import GameDayResult
-from squall.gameday.score import points_lost
+from squall.outcome import points_lost
 
 _MARK = {"passed": "✅", "failed": "❌", "aborted": "🛑", "inconclusive": "❔", "invalid": "⚠️", "interrupted": "⏹️"}
 

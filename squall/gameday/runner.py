@@ -31,11 +31,13 @@ from squall.errors import ExperimentInvalid
 from squall.exitcodes import ExitCode
 from squall.gameday.decide import decide
 from squall.gameday.model import ExperimentResult, GameDayResult
-from squall.gameday.outcome import outcome_of, read_journal
 from squall.gameday.preflight import check_suite_experiments
-from squall.gameday.score import experiment_score, suite_score
 from squall.gameday.suite import Suite, SuiteExperiment, load_suite
 from squall.ledger import Ledger
+from squall.outcome import Verdict, from_journal, suite_score
+from squall.outcome import score as run_score
+from squall.outcome.reader import read_journal_file
+from squall.reporting.formatting import duration as duration_text
 
 log = logging.getLogger("squall.gameday")
 
@@ -147,7 +149,8 @@ def run_suite(
             results.append(res)
             left_behind += _remove_leftovers(res, say)
             score = "n/a" if res.score is None else f"{res.score:.0f}"
-            say(f"  {_ICON[res.verdict]} {exp.name} in {res.duration_s:.1f} s, score {score} — {res.reason}", highlight=False)
+            say(f"  {_ICON[res.verdict]} {exp.name} in {duration_text(res.duration_s)}, score {score} — {res.reason}",
+                highlight=False)
     finally:
         if own_stopper:
             stopper.restore()
@@ -181,7 +184,7 @@ def _fresh_dir(path: Path) -> Path:
 
 def _not_run(exp: SuiteExperiment, run_dir: Path, reason: str) -> ExperimentResult:
     return ExperimentResult(
-        name=exp.name, path=exp.path, verdict="inconclusive", reason=reason, score=None, weight=exp.weight,
+        name=exp.name, path=exp.path, verdict=Verdict.INCONCLUSIVE, reason=reason, score=None, weight=exp.weight,
         required=exp.required, checks=(), report_paths={}, journal_path=None, duration_s=0.0, run_id=None,
         returncode=None, report_dir=run_dir / exp.name,
     )
@@ -226,18 +229,21 @@ def _run_one(exp: SuiteExperiment, run_dir: Path, env: Mapping[str, str] | None,
         finally:
             stopper.child = None
     duration = time.time() - started
-    journal = read_journal(journal_path)
-    outcome = outcome_of(journal, returncode=returncode)
+    journal = read_journal_file(journal_path)
+    outcome = from_journal(journal, returncode=returncode)
+    # One duration per run: the one its journal (and so its report) gives; the process's own time only without one.
+    duration = outcome.duration_s if outcome.duration_s is not None else duration
     verdict, reason = outcome.verdict, outcome.reason
     if timed_out:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
         reason = f"stopped after its timeout_s of {exp.timeout_s:g} s (SIGTERM; its faults were removed)"
     reports = _reports(out_dir, journal)
     return ExperimentResult(
         name=exp.name, path=exp.path, verdict=verdict, reason=reason,
-        score=experiment_score(verdict, outcome.checks), weight=exp.weight, required=exp.required,
+        score=run_score(verdict, outcome.checks), weight=exp.weight, required=exp.required,
         checks=outcome.checks, report_paths=reports, journal_path=journal_path if journal is not None else None,
         duration_s=duration, run_id=run_id, returncode=returncode, report_dir=out_dir, title=outcome.title,
+        fragile=outcome.fragile,
     )
 
 

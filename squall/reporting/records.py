@@ -3,16 +3,9 @@
 import enum
 from dataclasses import dataclass, field
 
+from squall.outcome import Verdict as Verdict  # re-exported: the report model speaks the one verdict type
 from squall.reporting.timeline import Timeline
 
-
-class Verdict(enum.StrEnum):
-    """The outcome of a run, in the contract's precedence order (aborted wins)."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    ABORTED = "aborted"
-    INCONCLUSIVE = "inconclusive"
 
 
 class CheckKind(enum.StrEnum):
@@ -82,6 +75,16 @@ class FaultWindow:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """A line the SLIs are judged against: an SLO target (from a steady-state probe) or a stop threshold."""
+
+    metric: str  # "success_rate" (0..1) or "latency_ms"
+    value: float
+    label: str  # e.g. "SLO ≥ 99%", "SLO p95 ≤ 300 ms", "stop: success-floor < 20%"
+    kind: str  # "slo" or "stop"
+
+
+@dataclass(frozen=True)
 class StopEvent:
     """A stop condition that fired."""
 
@@ -126,6 +129,8 @@ class Report:
     activities: list[Activity] = field(default_factory=list)
     fault_windows: list[FaultWindow] = field(default_factory=list)
     stop_conditions: list[str] = field(default_factory=list)
+    objectives: list[Objective] = field(default_factory=list)
+    fragile: bool = False  # a `squall demo --fragile` run: the service's resilience mechanisms were switched off
     stop_events: list[StopEvent] = field(default_factory=list)
     cleanup: list[CleanupItem] = field(default_factory=list)
     phases: list[Phase] = field(default_factory=list)

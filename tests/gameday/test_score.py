@@ -1,8 +1,9 @@
-"""The resilience score formula, as documented in docs/gameday.md and squall.gameday.score."""
+"""The resilience score formula, as documented in docs/gameday.md and squall.outcome.score."""
 
 import pytest
 
-from squall.gameday.score import Check, experiment_score, points_lost, suite_score
+from squall.outcome import Check, points_lost, suite_score
+from squall.outcome import score as experiment_score
 
 HELD, BROKE = Check("slo", "steady-state-after", True), Check("retries", "verifier", False)
 

@@ -9,15 +9,18 @@ Every string leaving this module is masked (see ``squall.reporting.masking``).
 
 import platform
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from importlib import metadata
 from typing import Any
 
 from squall import __version__
+from squall.outcome import from_journal
 from squall.reporting import formatting as fmt
 from squall.reporting import timeline as tl
 from squall.reporting.masking import Masker, from_experiment
 from squall.reporting.model.activities import activities_of
 from squall.reporting.model.checks import checks_of
+from squall.reporting.model.objectives import sampler_timeouts, slo_objectives, stop_objectives
 from squall.reporting.model.reading import as_dict, as_list, extension, num, slug, ts
 from squall.reporting.records import (
     CheckKind,
@@ -28,7 +31,6 @@ from squall.reporting.records import (
     StopEvent,
     Verdict,
 )
-from squall.reporting.verdict import decide
 
 __all__ = ["CheckKind", "Report", "Verdict", "build", "extension", "slug"]
 
@@ -53,7 +55,8 @@ def _well_formed(row: Any) -> bool:
             and (row[5] is None or type(row[5]) is str))
 
 
-def _timeline(ext: Mapping[str, Any], windows: list[FaultWindow], masker: Masker) -> tl.Timeline | None:
+def _timeline(journal: Mapping[str, Any], ext: Mapping[str, Any], windows: list[FaultWindow],
+              masker: Masker) -> tl.Timeline | None:
     data = as_dict(ext.get("timeline"))
     rows = as_list(data.get("samples"))
     # The control's rows are well formed: read them in one pass (a long run has 100,000), masking each
@@ -64,8 +67,9 @@ def _timeline(ext: Mapping[str, Any], windows: list[FaultWindow], masker: Masker
                                 for r in good]
     if len(good) < len(rows):
         samples += [s for r in rows if not _well_formed(r) and (s := _sample(r, masker)) is not None]
+    timeouts = {masker.text(k): v for k, v in sampler_timeouts(journal, ext).items()}
     return tl.build(samples, [(w.start, w.end) for w in windows if w.start is not None],
-                    interval_s=num(data.get("interval_s")))
+                    interval_s=num(data.get("interval_s")), timeouts_s=timeouts)
 
 
 def _version(dist: str) -> str:
@@ -168,7 +172,10 @@ def build(journal: Any, extra_patterns: Iterable[str] = ()) -> Report:
         notes=notes,
     )
     report.configuration, report.secrets = _settings(experiment, masker)
-    report.timeline = _timeline(ext, windows, masker)
+    report.timeline = _timeline(journal, ext, windows, masker)
+    report.objectives = [replace(o, label=masker.text(o.label))
+                         for o in [*slo_objectives(journal), *stop_objectives(ext)]]
+    report.fragile = ext.get("fragile") is True
     if not ext:
         notes.append("This journal has no squall control data: no SLI timeline, fault windows or "
                      "cleanup record. Add the squall.control control to the experiment to record them.")
@@ -179,13 +186,7 @@ def build(journal: Any, extra_patterns: Iterable[str] = ()) -> Report:
     ran = len(as_list(journal.get("run")))
     if experiment and ran < declared and not journal.get("end"):
         notes.append(f"{declared - ran} of {declared} method activities never ran.")
-    status = journal.get("status")
-    report.verdict, report.reason = decide(
-        report,
-        str(status) if status else None,
-        journal.get("deviated") is True,
-        str(ext.get("verdict")) if ext.get("verdict") else None,
-        str(ext.get("reason")) if ext.get("reason") else None,
-    )
-    report.reason = masker.text(report.reason)
+    record = from_journal(journal)  # the one reader and verdict every consumer shares
+    report.verdict, report.score = record.verdict, record.score
+    report.reason = masker.text(record.reason)
     return report
