@@ -7,6 +7,7 @@ unexpected becomes a 500 and a log line, never a crash.
 
 import json
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,13 +15,17 @@ from typing import Any
 from aiohttp import web
 
 from squall import __version__
+from squall.proxy import errors, jsonbody
 from squall.proxy.collection import ProxyCollection
 from squall.proxy.errors import ApiError
+from squall.proxy.hosts import HostPolicy
 
 log = logging.getLogger("squall.proxy")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 COLLECTION: web.AppKey[ProxyCollection] = web.AppKey("collection", ProxyCollection)
+POLICY: web.AppKey[HostPolicy] = web.AppKey("policy", HostPolicy)
+MAX_BODY = 4 * 1024 * 1024
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -28,7 +33,8 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=body.encode(), status=status, content_type="application/json")
 
 
-def _error(exc: ApiError, **extra: Any) -> web.Response:
+def error_response(exc: ApiError, **extra: Any) -> web.Response:
+    """An error as Toxiproxy writes it: a JSON body as text/plain with nosniff."""
     body = json.dumps({"error": exc.message, "status": exc.status, **extra}, separators=(",", ":"))
     resp = web.Response(body=(body + "\n").encode(), status=exc.status)
     resp.headers["Content-Type"] = "text/plain; charset=utf-8"
@@ -37,38 +43,50 @@ def _error(exc: ApiError, **extra: Any) -> web.Response:
 
 
 async def _body(request: web.Request) -> Any:
-    raw = await request.read()
-    text = raw.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        detail = "unexpected EOF" if exc.pos >= len(text.rstrip()) else f"{exc.msg} at character {exc.pos}"
-        raise ApiError(f"bad request body: {detail} (expected JSON)", 400) from None
+    return jsonbody.parse(await request.read())
+
+
+def _check_caller(request: web.Request) -> None:
+    """Refuse foreign Host headers (DNS rebinding), cross-origin requests and browsers, before any handler runs."""
+    policy = request.app[POLICY]
+    host = request.headers.get("Host")
+    if not policy.host_allowed(host):
+        raise errors.forbidden_host(host or "")
+    origin = request.headers.get("Origin")
+    if not policy.origin_allowed(origin):
+        raise errors.forbidden_origin(origin or "")
+    agent = request.headers.get("User-Agent", "")
+    if agent.startswith("Mozilla/"):
+        raise errors.browser_refused(agent)
+
+
+def _translate(request: web.Request, exc: web.HTTPException) -> ApiError:
+    """aiohttp's own answers (no route, wrong method, body too large) as API errors."""
+    if isinstance(exc, web.HTTPNotFound):
+        return errors.route_not_found(request.method, request.path)
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return errors.method_not_allowed(request.method, request.path, ", ".join(sorted(exc.allowed_methods)))
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return errors.from_http_status(413, "over 4 MiB", limit=MAX_BODY)
+    return errors.from_http_status(exc.status, exc.reason)
 
 
 @web.middleware
 async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.headers.get("User-Agent", "").startswith("Mozilla/"):
-        resp = web.Response(body=b"User agent not allowed\n", status=403)
-        resp.headers["Content-Type"] = "text/plain; charset=utf-8"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
     try:
+        _check_caller(request)
         response = await handler(request)
-    except web.HTTPNotFound:
-        resp = web.Response(body=b"404 page not found\n", status=404)
-        resp.headers["Content-Type"] = "text/plain; charset=utf-8"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
-    except web.HTTPMethodNotAllowed:
-        return web.Response(status=405)
-    except web.HTTPException:
-        raise  # aiohttp's own answers (e.g. 413 for a body over 4 MiB)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(_translate(request, exc))
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
     except ApiError as exc:
-        response = _error(exc)
+        response = error_response(exc)
     except Exception:  # the proxy never crashes on bad input: log, answer 500
         log.exception("admin API: %s %s failed", request.method, request.path)
-        response = _error(ApiError("internal error (see the proxy's log)", 500))
+        response = error_response(ApiError("internal error (see the proxy's log)", 500))
     response.headers["X-Toxiproxy-Request-Id"] = secrets.token_hex(10)
     return response
 
@@ -169,6 +187,8 @@ async def get_stats(request: web.Request) -> web.Response:
     if since_raw is not None:
         try:
             since = float(since_raw)
+            if not math.isfinite(since):
+                raise ValueError(since_raw)
         except ValueError:
             raise ApiError(f'bad query: since "{since_raw}" (expected unix seconds, e.g. 1764300000.5)', 400) from None
     return _json(proxy.stats.to_json(since))
@@ -179,10 +199,11 @@ async def clear_stats(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def make_app(collection: ProxyCollection) -> web.Application:
-    """The admin API application over ``collection``."""
-    app = web.Application(middlewares=[_middleware], client_max_size=4 * 1024 * 1024)
+def make_app(collection: ProxyCollection, bound_host: str = "127.0.0.1") -> web.Application:
+    """The admin API application over ``collection``, answering loopback hosts and ``bound_host``."""
+    app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
     app[COLLECTION] = collection
+    app[POLICY] = HostPolicy(bound_host)
     p, t = "/proxies/{proxy}", "/proxies/{proxy}/toxics/{toxic}"
     app.router.add_get("/version", version, allow_head=False)
     app.router.add_post("/reset", reset)

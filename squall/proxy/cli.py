@@ -15,7 +15,8 @@ def proxy() -> None:
 
 
 @proxy.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the admin API.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address of the admin API; anything but loopback needs --allow-remote.")
 @click.option("--port", default=8474, show_default=True, type=click.IntRange(0, 65535), help="Port of the admin API (0 = any free port).")
 @click.option(
     "--config",
@@ -24,9 +25,22 @@ def proxy() -> None:
     default=None,
     help="Proxies to create at start: a JSON array, the format of POST /populate.",
 )
-def serve(host: str, port: int, config_path: Path | None) -> None:
+@click.option("--allow-remote", is_flag=True, default=False,
+              help="Confirm a non-loopback --host: the API has no authentication and can break every proxied service.")
+def serve(host: str, port: int, config_path: Path | None, allow_remote: bool) -> None:
     """Serve Toxiproxy's HTTP API until Ctrl-C or SIGTERM."""
-    from squall.proxy.server import ProxyServer, ServerConfig, run
+    from squall.proxy.hosts import is_loopback
+    from squall.proxy.server import ProxyServer, ServerConfig, remote_bind_message, run
+
+    if not is_loopback(host):
+        if not allow_remote:
+            raise click.UsageError(remote_bind_message(host))
+        click.echo(
+            f"WARNING: the admin API listens on {host}, beyond loopback, without authentication: anyone who can "
+            "reach it can change or break every proxied service. It answers only Host headers that are loopback, "
+            f"{host} or (on 0.0.0.0 / ::) an IP address, and refuses cross-origin requests.",
+            err=True,
+        )
 
     def ready(server: ProxyServer) -> None:
         click.echo(f"squall proxy: admin API on {server.url}")
@@ -37,7 +51,7 @@ def serve(host: str, port: int, config_path: Path | None) -> None:
         sys.stdout.flush()
 
     try:
-        run(ServerConfig(host=host, port=port, config=config_path), on_ready=ready)
+        run(ServerConfig(host=host, port=port, config=config_path, allow_remote=allow_remote), on_ready=ready)
     except ExperimentInvalid as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(ExitCode.INVALID)

@@ -5,6 +5,7 @@ Toxiproxy (see docs/proxy.md); every error is an ``ApiError`` that names the
 bad value and what was expected.
 """
 
+import asyncio
 from typing import Any
 
 from squall.proxy.errors import (
@@ -13,18 +14,12 @@ from squall.proxy.errors import (
     missing_field,
     proxy_exists,
     proxy_not_found,
+    shown,
     toxic_exists,
 )
+from squall.proxy.jsonbody import json_type
 from squall.proxy.proxy import Proxy
-from squall.proxy.spec import ToxicSpec, build_attributes, toxic_class
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    return {bool: "bool", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__
-    )
+from squall.proxy.spec import ToxicSpec, build_attributes, check_toxicity, toxic_class
 
 
 def _field(body: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -38,7 +33,7 @@ def _field(body: dict[str, Any], key: str, kind: type, what: str) -> Any:
         raise ApiError(
             f'bad request body: field "{key}" of {what} must be '
             f"{ {str: 'a string', bool: 'true or false', float: 'a number'}[kind] }, "
-            f"got {_json_type(value)} {value!r}".replace("'", '"'),
+            f"got {json_type(value)} {shown(value)}",
             400,
         )
     return value
@@ -46,15 +41,23 @@ def _field(body: dict[str, Any], key: str, kind: type, what: str) -> Any:
 
 def _object(body: object, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise ApiError(f"bad request body: expected a JSON object ({what}), got {_json_type(body)}", 400)
+        raise ApiError(f"bad request body: expected a JSON object ({what}), got {json_type(body)}", 400)
     return body
 
 
 class ProxyCollection:
-    """Proxies by name."""
+    """Proxies by name.
+
+    Lifecycle changes (create, update, delete, populate, reset, close) await
+    binding and closing listeners, so they hold ``_lock``: one at a time, each
+    seeing the state the previous one left (a PATCH racing a DELETE cannot
+    restart a listener on a proxy that is no longer in the collection).
+    """
 
     def __init__(self) -> None:
         self.proxies: dict[str, Proxy] = {}
+        self._lock = asyncio.Lock()
+        self._closing = False
 
     def get(self, name: str) -> Proxy:
         """The proxy called ``name`` or a 404."""
@@ -68,8 +71,17 @@ class ProxyCollection:
         return {name: self.proxies[name].to_json() for name in sorted(self.proxies)}
 
     # -- proxies ----------------------------------------------------------------
+    def _open(self) -> None:
+        if self._closing:
+            raise ApiError("proxy server is shutting down (expected no changes during shutdown)", 503)
+
     async def create(self, body: object, where: str = "") -> Proxy:
         """POST /proxies: validate, bind (unless disabled), add."""
+        async with self._lock:
+            return await self._create(body, where)
+
+    async def _create(self, body: object, where: str = "") -> Proxy:
+        self._open()
         body = _object(body, "a proxy")
         name = _field(body, "name", str, "proxy")
         listen = _field(body, "listen", str, "proxy") or ""
@@ -89,6 +101,11 @@ class ProxyCollection:
 
     async def update(self, name: str, body: object) -> Proxy:
         """PATCH (or POST) /proxies/{name}: change listen, upstream and/or enabled."""
+        async with self._lock:
+            return await self._update(name, body)
+
+    async def _update(self, name: str, body: object) -> Proxy:
+        self._open()
         proxy = self.get(name)
         body = _object(body, "a proxy update")
         listen = _field(body, "listen", str, "proxy")
@@ -110,15 +127,24 @@ class ProxyCollection:
 
     async def delete(self, name: str) -> None:
         """DELETE /proxies/{name}: stop it and forget it."""
+        async with self._lock:
+            await self._delete(name)
+
+    async def _delete(self, name: str) -> None:
         proxy = self.get(name)
-        await proxy.stop()
         del self.proxies[name]
+        await proxy.stop()
 
     async def populate(self, body: object) -> tuple[list[Proxy], ApiError | None]:
         """POST /populate: create or replace in bulk; return what was done and the first error."""
+        async with self._lock:
+            return await self._populate(body)
+
+    async def _populate(self, body: object) -> tuple[list[Proxy], ApiError | None]:
+        self._open()
         if not isinstance(body, list):
             raise ApiError(
-                f"bad request body: expected a JSON array of proxies, got {_json_type(body)}", 400
+                f"bad request body: expected a JSON array of proxies, got {json_type(body)}", 400
             )
         for i, entry in enumerate(body, start=1):
             entry = _object(entry, f"proxy {i}")
@@ -136,23 +162,27 @@ class ProxyCollection:
                 if existing.listen == entry.get("listen", "") and existing.upstream == entry["upstream"]:
                     done.append(existing)  # unchanged: kept as is, toxics and all
                     continue
-                await self.delete(existing.name)
+                await self._delete(existing.name)
             try:
-                done.append(await self.create(entry))
+                done.append(await self._create(entry))
             except ApiError as exc:
                 return done, exc
         return done, None
 
     async def reset(self) -> None:
         """POST /reset: enable every proxy and remove every toxic."""
-        for proxy in list(self.proxies.values()):
-            proxy.clear_toxics()
-            await proxy.start()
+        async with self._lock:
+            self._open()
+            for proxy in list(self.proxies.values()):
+                proxy.clear_toxics()
+                await proxy.start()
 
     async def close(self) -> None:
-        """Stop every proxy (server shutdown)."""
-        for proxy in list(self.proxies.values()):
-            await proxy.stop()
+        """Stop every proxy (server shutdown); later lifecycle changes are refused."""
+        self._closing = True
+        async with self._lock:
+            for proxy in list(self.proxies.values()):
+                await proxy.stop()
 
     # -- toxics -----------------------------------------------------------------
     def add_toxic(self, proxy_name: str, body: object) -> ToxicSpec:
@@ -173,7 +203,7 @@ class ProxyCollection:
             name=name,
             stream=stream,
             upstream=stream.lower() == "upstream",
-            toxicity=1.0 if toxicity is None else float(toxicity),
+            toxicity=check_toxicity(toxicity, default=1.0),
             toxic=cls(attrs),
         )
         proxy.add_toxic(spec)
@@ -191,7 +221,7 @@ class ProxyCollection:
             name=old.name,
             stream=old.stream,
             upstream=old.upstream,
-            toxicity=old.toxicity if toxicity is None else float(toxicity),
+            toxicity=check_toxicity(toxicity, default=old.toxicity),
             toxic=cls(attrs),
             version=old.version + 1,
         )

@@ -12,16 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
-from squall.background import start_app
 from squall.errors import ExperimentInvalid, SquallError
-from squall.proxy.api import make_app
+from squall.proxy.api import error_response, make_app
 from squall.proxy.collection import ProxyCollection
-from squall.proxy.errors import ApiError
+from squall.proxy.errors import ApiError, from_http_status
+from squall.proxy.hosts import is_loopback
 
 log = logging.getLogger("squall.proxy")
 
 SHUTDOWN_TIMEOUT_S = 5.0
+MAX_URL = 8190  # bytes of a request target (aiohttp's default line limit)
+MAX_HEADER = 16384  # bytes of one header; a different number, so a LineTooLong says which one overflowed
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8474
     config: Path | None = None  # a /populate JSON array
+    allow_remote: bool = False  # bind a non-loopback host (the API can break any proxied service)
 
 
 def load_populate_file(path: Path) -> Any:
@@ -50,6 +56,71 @@ def load_populate_file(path: Path) -> Any:
             f"got {type(data).__name__}"
         )
     return data
+
+
+class RemoteBindRefused(SquallError):
+    """The admin API was asked to bind a non-loopback address without ``allow_remote``."""
+
+
+def remote_bind_message(host: str) -> str:
+    """What to tell a user who binds the admin API beyond loopback."""
+    return (
+        f'--host {host} is not a loopback address: anyone who can reach it can break every proxied service '
+        "(the admin API has no authentication). Keep 127.0.0.1, or confirm with --allow-remote"
+    )
+
+
+class _ApiRequestHandler(RequestHandler):  # type: ignore[type-arg]
+    """aiohttp's connection handler, answering requests it cannot parse with the API's JSON errors."""
+
+    __slots__ = ()
+
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already sent, cannot send an error")  # as aiohttp's own
+        if isinstance(exc, LineTooLong):
+            limit = int(exc.args[1]) if str(exc.args[1]).isdigit() else None
+            error = from_http_status(414 if limit == MAX_URL else 431, f"more than {limit} bytes", limit=limit)
+        elif status >= 500:
+            log.error("admin API: request from %s failed", request.remote, exc_info=exc)
+            error = ApiError("internal error (see the proxy's log)", 500)
+        else:
+            log.debug("admin API: unparsable request from %s: %s", request.remote, message)
+            error = from_http_status(status, message or "unparsable request")
+        response = error_response(error)
+        response.force_close()
+        return response
+
+
+class _ApiServer(web.Server):
+    def __call__(self) -> RequestHandler:  # type: ignore[type-arg]
+        handler = super().__call__()
+        handler.__class__ = _ApiRequestHandler  # same slots: only handle_error differs
+        return handler
+
+
+class _ApiRunner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _ApiServer  # aiohttp builds web.Server itself; ours only makes its handlers
+        return server
+
+
+async def _start_api(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    runner = _ApiRunner(
+        app, access_log=None, handle_signals=False, max_line_size=MAX_URL, max_field_size=MAX_HEADER
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    sockets = getattr(site._server, "sockets", None) or []  # aiohttp keeps the asyncio.Server here
+    return runner, int(sockets[0].getsockname()[1]) if sockets else port
 
 
 class ProxyServer:
@@ -72,9 +143,15 @@ class ProxyServer:
     async def startup(self) -> None:
         """Bind the admin API, then create the configured proxies."""
         initial = load_populate_file(self.config.config) if self.config.config else None
+        if not is_loopback(self.config.host):
+            if not self.config.allow_remote:
+                raise RemoteBindRefused(remote_bind_message(self.config.host))
+            # `squall proxy serve` prints the loud warning; in-process users confirmed with allow_remote=True
+            log.info("admin API bound to %s, beyond loopback: anyone who can reach it controls every proxy",
+                     self.config.host)
         try:
-            self._runner, self.port = await start_app(
-                make_app(self.collection), self.config.host, self.config.port
+            self._runner, self.port = await _start_api(
+                make_app(self.collection, self.config.host), self.config.host, self.config.port
             )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:

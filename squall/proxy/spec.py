@@ -4,7 +4,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from squall.proxy.errors import ApiError
+from squall.proxy.errors import ApiError, bad_number, shown
+from squall.proxy.jsonbody import json_type
 from squall.proxy.toxics import REGISTRY, HttpError, Toxic
 
 
@@ -12,21 +13,26 @@ def toxic_class(type_name: object) -> type[Toxic]:
     """The class registered for ``type_name``, or a 400 naming the known types."""
     cls = REGISTRY.get(type_name) if isinstance(type_name, str) else None
     if cls is None:
-        shown = "missing" if type_name in (None, "") else f'"{type_name}"'
+        given = "missing" if type_name in (None, "") else shown(type_name)
         known = ", ".join(sorted(REGISTRY))
-        raise ApiError(f"invalid toxic type {shown} (expected one of: {known})", 400)
+        raise ApiError(f"invalid toxic type {given} (expected one of: {known})", 400)
     return cls
 
 
 _JSON_KIND = {int: "an integer", float: "a number", str: "a string"}
+INT64_MAX = 2**63 - 1
+_STRICTER = "; squall is stricter than toxiproxy-server here, which accepts it"
 
 
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    return {bool: "bool", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__
-    )
+def _expected(cls: type[Toxic], name: str) -> tuple[float, float, str, str]:
+    """(minimum, maximum, what is expected, note) for one numeric attribute."""
+    if cls is HttpError and name == "status":
+        return 100, 599, "an HTTP status from 100 to 599", ""
+    if cls is HttpError and name == "rate":
+        return 0.0, 1.0, "a share of requests from 0 to 1", ""
+    # every other attribute is a duration, a size, a rate or a count: a negative one has no meaning
+    note = "" if cls is HttpError else _STRICTER + " and treats it like 0"
+    return 0, INT64_MAX, f"an integer from 0 to {INT64_MAX}", note
 
 
 def build_attributes(cls: type[Toxic], given: object, current: Any = None) -> Any:
@@ -34,7 +40,7 @@ def build_attributes(cls: type[Toxic], given: object, current: Any = None) -> An
     if given is None:
         given = {}
     if not isinstance(given, dict):
-        raise ApiError(f"bad request body: attributes must be a JSON object, got {_json_type(given)}", 400)
+        raise ApiError(f"bad request body: attributes must be a JSON object, got {json_type(given)}", 400)
     base = current if current is not None else cls.Attributes()
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls.Attributes):
@@ -47,33 +53,28 @@ def build_attributes(cls: type[Toxic], given: object, current: Any = None) -> An
             or (want is float and isinstance(value, int | float) and not isinstance(value, bool))
             or (want is str and isinstance(value, str))
         )
+        what = f'attribute "{f.name}" of {cls.type_name} toxic'
         if not ok:
             raise ApiError(
-                f"bad request body: attribute {f.name!r} of {cls.type_name} toxic must be "
-                f"{_JSON_KIND[want]}, got {_json_type(value)} {value!r}".replace("'", '"'),
-                400,
+                f"bad request body: {what} must be {_JSON_KIND[want]}, got {json_type(value)} {shown(value)}", 400
             )
-        if want is int and not -(2**63) <= value < 2**63:
-            raise ApiError(
-                f'bad request body: attribute "{f.name}" of {cls.type_name} toxic is out of range: '
-                f"{value} (expected a 64-bit integer)",
-                400,
-            )
+        if want is not str:
+            low, high, expected, note = _expected(cls, f.name)
+            if not low <= value <= high:
+                if not -(2**63) <= value <= INT64_MAX:
+                    note = ""  # out of toxiproxy-server's range too (a 64-bit integer)
+                raise bad_number(what, value, expected, note)
         values[f.name] = float(value) if want is float else value
-    attrs = dataclasses.replace(base, **values)
-    _check_extension_ranges(cls, attrs)
-    return attrs
+    return dataclasses.replace(base, **values)
 
 
-def _check_extension_ranges(cls: type[Toxic], attrs: Any) -> None:
-    # Toxiproxy's own types take any integer (negative latency is accepted); only squall's toxic checks ranges.
-    if cls is HttpError:
-        if not 100 <= attrs.status <= 599:
-            raise ApiError(f"bad request body: http_error status {attrs.status} (expected 100..599)", 400)
-        if not 0.0 <= attrs.rate <= 1.0:
-            raise ApiError(f"bad request body: http_error rate {attrs.rate} (expected 0..1)", 400)
-        if attrs.first_n < 0 or attrs.retry_after < 0:
-            raise ApiError("bad request body: http_error first_n and retry_after must be >= 0", 400)
+def check_toxicity(value: float | None, default: float) -> float:
+    """A toxic's ``toxicity`` (probability per connection), ``default`` when absent, else a 400."""
+    if value is None:
+        return default
+    if not 0.0 <= value <= 1.0:
+        raise bad_number('field "toxicity" of toxic', value, "a probability from 0 to 1", _STRICTER)
+    return float(value)
 
 
 @dataclass
