@@ -21,6 +21,8 @@ from squall.proxy.jsonbody import json_type
 from squall.proxy.proxy import Proxy
 from squall.proxy.spec import ToxicSpec, build_attributes, check_toxicity, toxic_class
 
+MAX_NAME = 256
+
 
 def _field(body: dict[str, Any], key: str, kind: type, what: str) -> Any:
     value = body.get(key)
@@ -34,6 +36,12 @@ def _field(body: dict[str, Any], key: str, kind: type, what: str) -> Any:
             f'bad request body: field "{key}" of {what} must be '
             f"{ {str: 'a string', bool: 'true or false', float: 'a number'}[kind] }, "
             f"got {json_type(value)} {shown(value)}",
+            400,
+        )
+    if key == "name" and len(value) > MAX_NAME:  # a longer one could not be addressed in a URL (8190 bytes)
+        raise ApiError(
+            f"bad request body: name of {what} is {len(value)} characters long (expected at most {MAX_NAME}, "
+            f"so that /proxies/{{name}}/toxics/{{name}} fits in a URL): {shown(value)}",
             400,
         )
     return value

@@ -334,3 +334,15 @@ def test_serve_warns_loudly_when_a_remote_bind_is_confirmed() -> None:
 def test_run_in_thread_refuses_a_non_loopback_host() -> None:
     with pytest.raises(RemoteBindRefused, match="--allow-remote"), run_in_thread(host="0.0.0.0"):
         pass
+
+
+def test_names_too_long_for_a_url_are_refused(admin: Api) -> None:
+    long = "n" * 9000  # created, it could never be addressed again: GET/DELETE /proxies/nnn... is a 414
+    _json_error(admin.client.post("/proxies", json={"name": long, "listen": "127.0.0.1:0", "upstream": UP}),
+                400, "name of proxy is 9000 characters long", "expected at most 256")
+    _json_error(admin.client.post("/populate", json=[{"name": long, "upstream": UP}]), 400, "9000 characters")
+    admin.create("p", UP)
+    _json_error(admin.client.post("/proxies/p/toxics", json={"type": "latency", "name": long}), 400, "9000")
+    assert list(admin.client.get("/proxies").json()) == ["p"]
+    admin.create("é" * 256, UP)  # the longest name, even percent-encoded, still fits
+    assert admin.client.delete("/proxies/" + "%C3%A9" * 256).status_code == 204
