@@ -182,4 +182,7 @@ def render(outcomes: list[Outcome]) -> str:
     for name in sorted(examples):
         o = examples[name]
         lines.append(f"  {name}: truth {o.truth}, verifier said {o.verdict}: {o.summary[:200]}")
+    dropped = sorted({f"{arg} ({o.cell.split('.')[0]})" for o in outcomes for arg in o.dropped})
+    if dropped:
+        lines.append("  arguments the cells give that this squall's verifiers do not take (left out): " + ", ".join(dropped))
     return "\n".join(lines)
