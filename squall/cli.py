@@ -2,16 +2,22 @@
 
 Sub-commands live beside the code they drive and are imported only when used,
 so `squall --help` stays fast and one broken area cannot take the others down.
-Exit codes are those of ``squall.exitcodes``.
+Exit codes are those of ``squall.exitcodes``. A usage error (an unknown
+option or command, a missing argument, a directory where a file was expected)
+exits 4, invalid input, for every command: click's own 2 would read as
+"aborted" to a CI gate.
 """
 
 import importlib
 import sys
+import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 
 from squall import __version__
+from squall.errors import ExperimentInvalid, SquallError
 from squall.exitcodes import ExitCode
 
 #: command name -> "module:attribute" of its click command
@@ -29,7 +35,37 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A click group whose sub-commands are imported on first use."""
+    """A click group whose sub-commands are imported on first use; usage errors exit 4 (invalid input)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Parse the group's own options; a usage error exits INVALID."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = ExitCode.INVALID  # type: ignore[misc]  # an instance attribute shadows the class default
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; usage errors exit INVALID, a squall error that got this far 4 or 5, a crash 5."""
+        try:
+            return super().invoke(ctx)
+        except (click.UsageError, click.FileError) as exc:
+            exc.exit_code = ExitCode.INVALID  # type: ignore[misc]  # an instance attribute shadows the class default
+            raise
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except ExperimentInvalid as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(ExitCode.INVALID)
+        except SquallError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(ExitCode.ERROR)
+        except Exception:  # noqa: BLE001 - a bug: show it, but never exit 1 ("failed") for it
+            click.echo(traceback.format_exc().rstrip(), err=True)
+            click.echo(f"squall error: the command crashed (exit {int(ExitCode.ERROR)}); please report the traceback above",
+                       err=True)
+            sys.exit(ExitCode.ERROR)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

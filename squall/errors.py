@@ -2,6 +2,7 @@
 
     SquallError                      root; every error squall raises on purpose
     ├── ExperimentInvalid            a bad experiment, suite, argument or config (before anything is injected)
+    │   └── FileInvalid              a file squall reads is not a regular, bounded, UTF-8, plain YAML/JSON file
     ├── ToxiproxyError               talking to a Toxiproxy HTTP API
     │   ├── ToxiproxyUnreachable     nothing answers at the configured address
     │   └── ToxiproxyAPIError        it answered with an error status (carries status and message)
@@ -27,6 +28,16 @@ class SquallError(Exception):
 
 class ExperimentInvalid(SquallError):
     """An experiment, suite, argument or configuration is not valid."""
+
+
+class FileInvalid(ExperimentInvalid):
+    """A file squall was asked to read cannot be read safely (carries the path and the line where known)."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
 
 
 class ToxiproxyError(SquallError):

@@ -18,17 +18,18 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from squall import config
-from squall.errors import ExperimentInvalid, SquallError
+from squall import loader
+from squall.errors import ExperimentInvalid, FileInvalid
 from squall.exitcodes import ExitCode
+from squall.validate_proxies import toxiproxy_problems
+from squall.validate_values import argument_problems, process_problem, url_problem
 
 __all__ = ["Problem", "check_experiment", "command", "load_document", "validate_experiment", "validate_file"]
 
@@ -42,9 +43,9 @@ TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.
 Path_ = tuple[str | int, ...]
 
 #: other kinds of files `squall validate` accepts, imported only when used:
-#: kind -> ("module:detector(path) -> bool", "module:checker(path) -> list of problems (str or Problem)")
+#: kind -> ("module:detector(document) -> bool", "module:checker(path) -> list of problems (str or Problem)")
 DOCUMENT_CHECKS: dict[str, tuple[str, str]] = {
-    "suite": ("squall.gameday.suite:looks_like_suite", "squall.gameday.suite:validate_suite"),
+    "suite": ("squall.gameday.suite:is_suite_document", "squall.gameday.suite:validate_suite"),
 }
 
 
@@ -64,32 +65,10 @@ class Problem:
 
 
 # -- loading -------------------------------------------------------------------
-def _yaml_lines(node: yaml.Node, path: Path_ = ()) -> Iterator[tuple[Path_, int]]:
-    yield path, node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield from _yaml_lines(value, path + (str(key.value),))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            yield from _yaml_lines(item, path + (i,))
-
-
 def load_document(path: Path) -> tuple[Any, dict[Path_, int]]:
-    """Parse a YAML or JSON file; return the document and a map from key path to line number (YAML)."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text), {}
-        except json.JSONDecodeError as exc:
-            raise SquallError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise SquallError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    return doc, dict(_yaml_lines(node)) if node is not None else {}
+    """Parse a YAML or JSON file safely (``squall.loader``); return the document and the line of each key path (YAML)."""
+    loaded = loader.load(path, "an experiment or suite file in YAML or JSON")
+    return loaded.doc, loaded.lines
 
 
 # -- types ---------------------------------------------------------------------
@@ -167,6 +146,9 @@ def _check_python(provider: Mapping[str, Any], emit: Any) -> None:
             emit(f'missing required argument "{name}" for {module_name}.{func_name}')
         elif name in arguments and not _type_ok(arguments[name], p.annotation):
             emit(f"argument {name}={arguments[name]!r} (expected {_type_name(p.annotation)})", ("provider", "arguments", name))
+    for name, message in argument_problems(func, arguments):  # the ranges the function declares (squall.bounds)
+        if name in params and _type_ok(arguments[name], params[name].annotation):
+            emit(f"argument {message}", ("provider", "arguments", name))
 
 
 def _check_tolerance(tolerance: Any, emit: Any) -> None:
@@ -185,7 +167,7 @@ def _check_tolerance(tolerance: Any, emit: Any) -> None:
     elif kind == "regex":
         try:
             re.compile(str(tolerance.get("pattern")) if tolerance.get("pattern") is not None else None)  # type: ignore[type-var]
-        except (TypeError, re.error) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError, re.error) as exc:
             emit(f"tolerance pattern {tolerance.get('pattern')!r} is not a valid regex ({exc})")
     elif kind == "jsonpath":
         if not isinstance(tolerance.get("path"), str):
@@ -221,6 +203,8 @@ def _check_activity(activity: Any, emit: Any, in_tolerance: bool = False) -> Non
         emit(f'provider type "{provider.get("type")}" (expected one of: {", ".join(PROVIDER_TYPES)})')
     elif provider["type"] == "python":
         _check_python(provider, emit)
+    elif provider["type"] == "process" and (missing := process_problem(provider)) is not None:
+        emit(missing, ("provider", "path"))
 
 
 def _resolve(value: Any) -> Any:
@@ -275,9 +259,13 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
     for path, activity in blocks:
         name = activity.get("name") if isinstance(activity, dict) else None
         _check_activity(activity, emitter(path, name))
-        module = ((activity.get("provider") or {}).get("module") or "") if isinstance(activity, dict) else ""
+        provider = activity.get("provider") if isinstance(activity, dict) else None
+        module = provider.get("module") if isinstance(provider, dict) else None
         uses_toxiproxy = uses_toxiproxy or str(module).startswith(TOXIPROXY_MODULES)
-    for i, control in enumerate(doc.get("controls") or []):
+    controls = doc.get("controls")
+    if controls is not None and not isinstance(controls, list):
+        emitter(("controls",))(f'"controls" must be a list of controls (got {type(controls).__name__})')
+    for i, control in enumerate(controls if isinstance(controls, list) else []):
         provider = control.get("provider") if isinstance(control, dict) else None
         if isinstance(provider, dict) and provider.get("type") == "python":
             try:
@@ -287,16 +275,22 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
                 continue
             if provider.get("module") == "squall.control":
                 _check_control_arguments(doc, provider.get("arguments") or {}, emitter(("controls", i)))
-    if uses_toxiproxy and not offline:
-        configuration = {k: _resolve(v) for k, v in (doc.get("configuration") or {}).items()}
-        from squall.toxiproxy_client import ToxiproxyClient
-
-        try:
-            with ToxiproxyClient(config.toxiproxy_url(configuration), timeout_s=3.0) as client:
-                client.version()
-        except SquallError as exc:
-            emitter(("configuration", "toxiproxy_url"))(f"toxiproxy_url does not answer: {exc} (or use --offline)")
+    if not isinstance(doc.get("configuration") or {}, dict):
+        emitter(("configuration",))(f'"configuration" must be a mapping (got {type(doc["configuration"]).__name__})')
+    configuration = _configuration(doc)
+    bad_url = url_problem(configuration.get("toxiproxy_url"))
+    if bad_url is not None:
+        emitter(("configuration", "toxiproxy_url"))(bad_url)
+    elif uses_toxiproxy and not offline:
+        for at, message in toxiproxy_problems(doc, configuration):
+            emitter(at)(message)
     return problems
+
+
+def _configuration(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The experiment's configuration with ``{type: env}`` entries resolved ({} if it is not a mapping)."""
+    configuration = doc.get("configuration")
+    return {k: _resolve(v) for k, v in configuration.items()} if isinstance(configuration, dict) else {}
 
 
 def _check_control_arguments(doc: dict[str, Any], arguments: Any, emit: Callable[[str], None]) -> None:
@@ -308,9 +302,8 @@ def _check_control_arguments(doc: dict[str, Any], arguments: Any, emit: Callable
     if not isinstance(arguments, dict):
         emit(f"squall control arguments {arguments!r} (expected a mapping)")
         return
-    configuration = {k: _resolve(v) for k, v in (doc.get("configuration") or {}).items()}
     try:
-        parse(substitute(arguments, configuration, {}))
+        parse(substitute(arguments, _configuration(doc), {}))
     except ExperimentInvalid as exc:
         emit(str(exc))
 
@@ -320,10 +313,8 @@ def validate_experiment(path: Path | str, offline: bool = False) -> list[Problem
     file = Path(path)
     try:
         doc, lines = load_document(file)
-    except OSError as exc:
-        return [Problem(str(file), f"cannot read the file ({exc.strerror})")]
-    except SquallError as exc:
-        return [Problem(str(file), str(exc).split(": ", 1)[-1])]
+    except FileInvalid as exc:
+        return [Problem(str(file), exc.message, line=exc.line)]
     return check_experiment(doc, str(file), lines, offline)
 
 
@@ -335,16 +326,20 @@ def _resolve_target(target: str) -> Any:
 def validate_file(path: Path | str, offline: bool = False) -> list[Problem]:
     """Check an experiment, or another registered kind of file (a game-day suite), by what it looks like."""
     file = Path(path)
+    try:
+        doc, lines = load_document(file)
+    except FileInvalid as exc:
+        return [Problem(str(file), exc.message, line=exc.line)]
     for detector, checker in DOCUMENT_CHECKS.values():
         try:
             detect, check = _resolve_target(detector), _resolve_target(checker)
         except (ImportError, AttributeError):
             continue  # that part of squall is not installed: treat the file as an experiment
-        if file.exists() and detect(file):
+        if detect(doc):
             prefix = f"{file}: "
             return [p if isinstance(p, Problem) else Problem(str(file), str(p).removeprefix(prefix))
                     for p in check(file)]
-    return validate_experiment(file, offline=offline)
+    return check_experiment(doc, str(file), lines, offline)
 
 
 @click.command(name="validate")

@@ -17,6 +17,7 @@ import httpx
 
 from squall import config
 from squall.activity import activity
+from squall.bounds import Bound, HostPort, bounded
 from squall.errors import ExperimentInvalid, SquallError, ToxiproxyAPIError, ToxiproxyUnreachable
 from squall.ledger import Entry, Ledger
 from squall.toxiproxy_client import ToxiproxyClient, check_new_name, segment
@@ -57,10 +58,14 @@ def _whole(name: str, value: Any, minimum: float = 0, maximum: float = math.inf)
     return int(_number(name, value, minimum, maximum, whole=True))
 
 
+#: ranges shared by these actions (declared on each with @bounded; `squall validate` reads the same)
+WHOLE = Bound(0, whole=True)
+FRACTION = Bound(0, 1)
+
+
 def _check_common(stream: str, toxicity: float) -> None:
     if stream not in STREAMS:
         raise ExperimentInvalid(f'unknown stream "{stream}" (expected one of: {", ".join(STREAMS)})')
-    _number("toxicity", toxicity, 0, 1)
 
 
 def _client(configuration: Mapping[str, Any] | None) -> ToxiproxyClient:
@@ -146,6 +151,7 @@ def _toxic(
 
 # -- activities -------------------------------------------------------------
 @activity(role="inject")
+@bounded(listen=HostPort(), upstream=HostPort(zero_ok=False))
 def create_proxy(name: str, listen: str, upstream: str, configuration: dict | None = None) -> dict:
     """Create proxy `name` listening on `listen` (host:port, port 0 = any) forwarding to `upstream`.
 
@@ -156,9 +162,6 @@ def create_proxy(name: str, listen: str, upstream: str, configuration: dict | No
     for arg, value in (("name", name), ("listen", listen), ("upstream", upstream)):
         if not isinstance(value, str) or not value:
             raise ExperimentInvalid(f"{arg}={value!r} (expected a non-empty string)")
-    for arg, value in (("listen", listen), ("upstream", upstream)):
-        if ":" not in value:
-            raise ExperimentInvalid(f'{arg} "{value}" has no port (expected "host:port")')
     check_new_name(name, "proxy")
     with _client(configuration) as client:
         existing = client.proxies().get(name)
@@ -178,82 +181,89 @@ def create_proxy(name: str, listen: str, upstream: str, configuration: dict | No
 
 
 @activity(role="inject")
+@bounded(latency_ms=WHOLE, jitter_ms=WHOLE, toxicity=FRACTION)
 def add_latency(
     proxy: str, latency_ms: int, jitter_ms: int = 0, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Delay data through `proxy` by `latency_ms` (± `jitter_ms`) milliseconds."""
-    latency_ms, jitter_ms = _whole("latency_ms", latency_ms), _whole("jitter_ms", jitter_ms)
+    latency_ms, jitter_ms = int(latency_ms), int(jitter_ms)
     text = f"latency {latency_ms}{f'±{jitter_ms}' if jitter_ms else ''} ms"
     return _toxic(configuration, proxy, "latency", {"latency": latency_ms, "jitter": jitter_ms}, stream, toxicity, name, text)
 
 
 @activity(role="inject")
+@bounded(rate_kbps=WHOLE, toxicity=FRACTION)
 def add_bandwidth(
     proxy: str, rate_kbps: int, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Limit `proxy` to `rate_kbps` kilobytes per second."""
-    rate_kbps = _whole("rate_kbps", rate_kbps)
+    rate_kbps = int(rate_kbps)
     return _toxic(configuration, proxy, "bandwidth", {"rate": rate_kbps}, stream, toxicity, name, f"bandwidth {rate_kbps} KB/s")
 
 
 @activity(role="inject")
+@bounded(timeout_ms=WHOLE, toxicity=FRACTION)
 def add_timeout(
     proxy: str, timeout_ms: int = 0, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Hang `proxy`: stop all data, and close the connection after `timeout_ms` (0 = hang until removed)."""
-    timeout_ms = _whole("timeout_ms", timeout_ms)
+    timeout_ms = int(timeout_ms)
     text = "hang" + (f" then close after {timeout_ms} ms" if timeout_ms else " (until removed)")
     return _toxic(configuration, proxy, "timeout", {"timeout": timeout_ms}, stream, toxicity, name, text)
 
 
 @activity(role="inject")
+@bounded(timeout_ms=WHOLE, toxicity=FRACTION)
 def reset_peer(
     proxy: str, timeout_ms: int = 0, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Reset connections through `proxy` (TCP RST) after `timeout_ms` milliseconds (0 = at once)."""
-    timeout_ms = _whole("timeout_ms", timeout_ms)
+    timeout_ms = int(timeout_ms)
     return _toxic(configuration, proxy, "reset_peer", {"timeout": timeout_ms}, stream, toxicity, name, f"reset peer after {timeout_ms} ms")
 
 
 @activity(role="inject")
+@bounded(delay_ms=WHOLE, toxicity=FRACTION)
 def add_slow_close(
     proxy: str, delay_ms: int, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Delay closing connections through `proxy` by `delay_ms` milliseconds."""
-    delay_ms = _whole("delay_ms", delay_ms)
+    delay_ms = int(delay_ms)
     return _toxic(configuration, proxy, "slow_close", {"delay": delay_ms}, stream, toxicity, name, f"slow close {delay_ms} ms")
 
 
 @activity(role="inject")
+@bounded(average_size=Bound(1, whole=True), size_variation=WHOLE, delay_us=WHOLE, toxicity=FRACTION)
 def add_slicer(
     proxy: str, average_size: int, size_variation: int = 0, delay_us: int = 0,
     stream: Stream = "downstream", toxicity: float = 1.0, name: str | None = None,
     configuration: dict | None = None,
 ) -> dict:
     """Slice data through `proxy` into packets of `average_size` (± `size_variation`) bytes, `delay_us` µs apart."""
-    average_size = _whole("average_size", average_size, 1)
-    size_variation = _whole("size_variation", size_variation, 0, average_size)
-    delay_us = _whole("delay_us", delay_us)
+    average_size, delay_us = int(average_size), int(delay_us)
+    size_variation = _whole("size_variation", size_variation, 0, average_size)  # a bound that depends on another argument
     attrs = {"average_size": average_size, "size_variation": size_variation, "delay": delay_us}
     return _toxic(configuration, proxy, "slicer", attrs, stream, toxicity, name, f"slicer {average_size} B")
 
 
 @activity(role="inject")
+@bounded(bytes=WHOLE, toxicity=FRACTION)
 def add_limit_data(
     proxy: str, bytes: int, stream: Stream = "downstream",
     toxicity: float = 1.0, name: str | None = None, configuration: dict | None = None,
 ) -> dict:
     """Close connections through `proxy` once `bytes` bytes have passed."""
-    bytes = _whole("bytes", bytes)
+    bytes = int(bytes)
     return _toxic(configuration, proxy, "limit_data", {"bytes": bytes}, stream, toxicity, name, f"limit data {bytes} B")
 
 
 @activity(role="inject")
+@bounded(status=Bound(100, 599, whole=True), rate=FRACTION, retry_after_s=WHOLE, first_n=Bound(1, whole=True))
 def add_http_error(
     proxy: str, status: int = 503, rate: float = 1.0, retry_after_s: int | None = None,
     first_n: int | None = None, body: str | None = None, name: str | None = None,
@@ -264,13 +274,9 @@ def add_http_error(
     Needs squall's embedded proxy (`squall proxy serve`); against
     toxiproxy-server it fails before anything is applied.
     """
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise ExperimentInvalid(f"status={status!r} (expected an HTTP status code from 100 to 599)")
-    _number("rate", rate, 0, 1)
+    status, first_n = int(status), None if first_n is None else int(first_n)
     if retry_after_s is not None:
-        retry_after_s = _whole("retry_after_s", retry_after_s)
-    if first_n is not None and (isinstance(first_n, bool) or not isinstance(first_n, int) or first_n < 1):
-        raise ExperimentInvalid(f"first_n={first_n!r} (expected a positive integer, or leave it out)")
+        retry_after_s = int(retry_after_s)
     if body is not None and not isinstance(body, str):
         raise ExperimentInvalid(f"body={body!r} (expected a string)")
     attrs = {"status": status, "rate": rate, "first_n": first_n or 0,

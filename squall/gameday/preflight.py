@@ -8,17 +8,17 @@ Toxiproxy API answers if the experiment uses Toxiproxy activities.
 """
 
 import importlib
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from squall import config
-from squall.errors import ToxiproxyError
+from squall.errors import FileInvalid, ToxiproxyError
 from squall.gameday.suite import Suite, SuiteExperiment
+from squall.loader import Loaded, load
+from squall.validate_proxies import missing_proxies
+from squall.validate_values import url_problem
 
 #: activity modules that talk to the Toxiproxy API
 TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
@@ -27,35 +27,44 @@ TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.
 def check_suite_experiments(suite: Suite, env: Mapping[str, str] | None = None) -> list[str]:
     """Every problem of every experiment of a suite (empty = safe to run); `env` is what the runs will get."""
     problems: list[str] = []
-    reachable: dict[str, str | None] = {}  # one probe per Toxiproxy address
+    reachable: dict[str, str | set[str]] = {}  # one probe per Toxiproxy address
     for exp in suite.experiments:
         problems.extend(check_experiment(exp, env, reachable))
     return problems
 
 
 def check_experiment(
-    exp: SuiteExperiment, env: Mapping[str, str] | None = None, reachable: dict[str, str | None] | None = None
+    exp: SuiteExperiment, env: Mapping[str, str] | None = None, reachable: dict[str, str | set[str]] | None = None
 ) -> list[str]:
-    """Problems of one experiment file, each naming the file (reachability of Toxiproxy included)."""
-    problems = static_problems(exp.path)
-    if problems:
+    """Problems of one experiment file, each naming the file (Toxiproxy answers and has every proxy named)."""
+    try:
+        loaded = load(exp.path, "an experiment file in YAML or JSON")
+    except FileInvalid as exc:
+        return [str(exc)]
+    problems = _static(exp.path, loaded)
+    if problems or not isinstance(loaded.doc, dict):
         return problems
-    data, problems = _load(exp.path)
-    if data is None:
-        return problems
-    return _reachability_problems(exp, data, {**os.environ, **(env or {})}, {} if reachable is None else reachable)
+    return _reachability_problems(exp, loaded.doc, {**os.environ, **(env or {})}, {} if reachable is None else reachable)
 
 
 def static_problems(path: Path) -> list[str]:
     """Problems of one experiment file that need no network: parse, modules, functions, arguments."""
+    try:
+        loaded = load(path, "an experiment file in YAML or JSON")
+    except FileInvalid as exc:
+        return [str(exc)]
+    return _static(path, loaded)
+
+
+def _static(path: Path, loaded: Loaded) -> list[str]:
     external = _external_validator()
     if external is not None:
         # offline: reachability is checked separately, with the suite's `vars` and `env` applied
-        return [str(p) for p in external(path, offline=True)]
-    data, problems = _load(path)
-    if data is None:
-        return problems
-    return _chaoslib_problems(path, data)
+        return [str(p) for p in external(loaded.doc, str(path), loaded.lines, offline=True)]
+    if not isinstance(loaded.doc, dict):
+        return [f"{path}: expected an experiment (a mapping with title, description, method), "
+                f"got {type(loaded.doc).__name__}"]
+    return _chaoslib_problems(path, loaded.doc)
 
 
 def _external_validator() -> Any:
@@ -63,21 +72,7 @@ def _external_validator() -> Any:
         module = importlib.import_module("squall.validate")
     except ImportError:
         return None
-    return getattr(module, "validate_experiment", None)
-
-
-def _load(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, [f"{path}: cannot read experiment file: {exc.strerror or exc}"]
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        return None, [f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"]
-    if not isinstance(data, dict):
-        return None, [f"{path}: expected an experiment (a mapping with title, description, method), got {type(data).__name__}"]
-    return data, []
+    return getattr(module, "check_experiment", None)
 
 
 def _chaoslib_problems(path: Path, data: dict[str, Any]) -> list[str]:
@@ -94,33 +89,48 @@ def _chaoslib_problems(path: Path, data: dict[str, Any]) -> list[str]:
 
 
 def _activities(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    acts: list[Mapping[str, Any]] = []
-    acts.extend((data.get("steady-state-hypothesis") or {}).get("probes") or [])
-    acts.extend(data.get("method") or [])
-    acts.extend(data.get("rollbacks") or [])
-    return [a for a in acts if isinstance(a, Mapping)]
+    hypothesis = data.get("steady-state-hypothesis")
+    sections = [hypothesis.get("probes") if isinstance(hypothesis, Mapping) else None,
+                data.get("method"), data.get("rollbacks")]
+    return [a for items in sections if isinstance(items, list) for a in items if isinstance(a, Mapping)]
 
 
 def _reachability_problems(
-    exp: SuiteExperiment, data: Mapping[str, Any], env: Mapping[str, str], reachable: dict[str, str | None]
+    exp: SuiteExperiment, data: Mapping[str, Any], env: Mapping[str, str], reachable: dict[str, str | set[str]]
 ) -> list[str]:
-    uses_toxiproxy = "toxiproxy_url" in (data.get("configuration") or {}) or any(
-        str((a.get("provider") or {}).get("module", "")).startswith(TOXIPROXY_MODULES) for a in _activities(data)
+    configuration = data.get("configuration")
+    uses_toxiproxy = (isinstance(configuration, Mapping) and "toxiproxy_url" in configuration) or any(
+        isinstance(a.get("provider"), Mapping) and str(a["provider"].get("module", "")).startswith(TOXIPROXY_MODULES)
+        for a in _activities(data)
     )
     if not uses_toxiproxy:
         return []
     url = toxiproxy_url_of(data, exp.vars, env)
-    if url not in reachable:
+    bad = url_problem(url, "the Toxiproxy URL")
+    if bad is not None:
+        return [f"{exp.path}: {bad}"]
+    if url not in reachable:  # the proxies it lists, or why it could not be asked
         from squall.toxiproxy_client import ToxiproxyClient
 
         try:
             with ToxiproxyClient(url, timeout_s=3.0) as client:
                 client.version()
-            reachable[url] = None
+                reachable[url] = set(client.proxies())
         except ToxiproxyError as exc:
             reachable[url] = str(exc)
-    why = reachable[url]
-    return [] if why is None else [f"{exp.path}: Toxiproxy API is not reachable: {why}"]
+    found = reachable[url]
+    if isinstance(found, str):
+        return [f"{exp.path}: Toxiproxy API is not reachable: {found}"]
+    # what the run will see: its configuration with the suite's `vars` on top
+    resolved = {k: _env_value(v, env) for k, v in configuration.items()} if isinstance(configuration, Mapping) else {}
+    resolved.update(exp.vars)
+    return [f"{exp.path}: {message}" for _, message in missing_proxies(data, resolved, found, url)]
+
+
+def _env_value(value: Any, env: Mapping[str, str]) -> Any:
+    if isinstance(value, Mapping) and value.get("type") == "env":
+        return env.get(str(value.get("key")), value.get("default"))
+    return value
 
 
 def toxiproxy_url_of(data: Mapping[str, Any], vars_: Mapping[str, str], env: Mapping[str, str]) -> str:

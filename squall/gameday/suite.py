@@ -16,14 +16,15 @@ A suite is YAML; every path in it is relative to the suite file::
     notify: {webhook: "http://127.0.0.1:9000/hook"}
 """
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import yaml
-
-from squall.errors import ExperimentInvalid
+from squall.errors import ExperimentInvalid, FileInvalid
+from squall.loader import load
 
 DEFAULT_SETTLE_S = 10.0
 SUITE_KEYS = ("name", "description", "schedule", "settle_s", "experiments", "gate", "reports", "notify")
@@ -87,8 +88,9 @@ def suite_from_experiments(
     paths: Iterable[Path | str], *, name: str = "gate", reports_dir: Path | None = None
 ) -> Suite:
     """An ad-hoc suite of experiment files, each required, no settle time (what `squall gate FILE...` runs)."""
+    # abspath, not resolve(): a symlink loop must reach the loader (and be reported), not raise here
     exps = unique_names(
-        SuiteExperiment(path=Path(p).resolve(), name=slugify(Path(p).stem), required=True)
+        SuiteExperiment(path=Path(os.path.abspath(p)), name=slugify(Path(p).stem), required=True)
         for p in paths
     )
     return Suite(
@@ -127,11 +129,16 @@ def validate_suite(path: Path | str) -> list[str]:
 
 
 def looks_like_suite(path: Path | str) -> bool:
-    """True if a YAML/JSON file is a suite (has a list of `experiments`) rather than an experiment."""
+    """True if a YAML/JSON file is a suite rather than an experiment (an unreadable file is not: its check says why)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        data = load(path).doc
+    except FileInvalid:
         return False
+    return is_suite_document(data)
+
+
+def is_suite_document(data: Any) -> bool:
+    """True if a loaded document is a suite (has a list of `experiments`, no `method`) rather than an experiment."""
     return isinstance(data, dict) and isinstance(data.get("experiments"), list) and "method" not in data
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from croniter import croniter
 
+from squall.errors import FileInvalid
 from squall.gameday.suite import (
     DEFAULT_EXPERIMENT_TIMEOUT_S,
     DEFAULT_SETTLE_S,
@@ -25,6 +25,7 @@ from squall.gameday.suite import (
     slugify,
     unique_names,
 )
+from squall.loader import load
 
 
 class _Problems(list[str]):
@@ -45,17 +46,9 @@ class _Problems(list[str]):
 def check(path: Path) -> tuple[list[str], Suite | None]:
     p = _Problems(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        p.add("", "suite file not found")
-        return p, None
-    except (OSError, UnicodeDecodeError) as exc:
-        p.add("", f"cannot read suite file: {exc}")
-        return p, None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        p.add(where, f"not valid YAML ({getattr(exc, 'problem', exc)})")
+        data = load(path, "a game-day suite file in YAML").doc
+    except FileInvalid as exc:
+        p.add(f"line {exc.line}" if exc.line else "", exc.message)
         return p, None
     if not isinstance(data, dict):
         p.add("", f"expected a mapping with keys {', '.join(SUITE_KEYS)}, got {type(data).__name__}")
@@ -105,11 +98,18 @@ def check(path: Path) -> tuple[list[str], Suite | None]:
         schedule=schedule,
         settle_s=settle_s,
         min_score=min_score,
-        reports_dir=_absolute(base / reports_dir),
+        reports_dir=_absolute(_reports_base(base) / reports_dir),
         keep_days=keep_days,
         webhook=webhook,
         webhook_timeout_s=timeout_s,
     )
+
+
+def _reports_base(base: Path) -> Path:
+    """Where a relative reports.dir starts: beside the suite file, or in the current directory for a suite
+    that ships inside the installed squall package (the demo's), so reports never land in site-packages."""
+    package = Path(__file__).resolve().parent.parent
+    return Path.cwd() if base.resolve().is_relative_to(package) else base
 
 
 def _absolute(path: Path) -> Path:

@@ -86,7 +86,8 @@ def test_each_mistake_names_the_file_the_key_and_what_was_expected(
 
 
 def test_unreadable_or_malformed_suites_are_problems_not_crashes(tmp_path: Path) -> None:
-    assert validate_suite(tmp_path / "nope.yaml") == [f"{tmp_path / 'nope.yaml'}: suite file not found"]
+    assert validate_suite(tmp_path / "nope.yaml") == [
+        f"{tmp_path / 'nope.yaml'}: does not exist (expected a game-day suite file in YAML)"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
     (problem,) = validate_suite(bad)

@@ -1,0 +1,381 @@
+"""One safe way to read every file a user hands squall: experiments, suites, journals.
+
+Limits, each refused with a ``FileInvalid`` (exit 4) naming the file, the line
+where known, and what was expected:
+
+- regular files only: a directory, FIFO, device, socket or symlink loop is
+  refused without blocking (a FIFO is opened non-blocking, then ``fstat``-ed);
+- size: ``SQUALL_MAX_FILE_BYTES`` (default 10 MiB), checked before reading;
+- strict UTF-8 (a leading BOM is allowed); the byte offset and line of a bad byte;
+- YAML: one document of plain JSON-like values (mappings, lists, strings,
+  numbers, booleans, null; dates stay strings). Other tags (``!!binary``,
+  ``!!set``, ``!!python/...``, custom ``!tags``) are refused. Aliases are
+  allowed, but a recursive alias is refused and expanding every alias may add
+  at most ``MAX_NODES`` values to what is written (no "billion laughs");
+  duplicate keys are refused;
+- nesting: at most ``MAX_DEPTH`` levels (YAML and JSON), counted while parsing
+  from the event stream, so no recursion can exhaust the stack;
+- JSON: strict (no NaN/Infinity), duplicate keys refused.
+
+The YAML document is built iteratively from libyaml's event stream (the pure
+Python parser where libyaml is missing), never through PyYAML's recursive
+composer or its full constructor.
+"""
+
+import errno
+import gc
+import json
+import os
+import re
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+from squall.errors import FileInvalid
+
+__all__ = ["MAX_BYTES_ENV", "MAX_DEPTH", "MAX_NODES", "Loaded", "load", "load_json", "max_bytes", "read_text"]
+
+MAX_BYTES_ENV = "SQUALL_MAX_FILE_BYTES"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_NODES = 100_000
+#: line numbers are kept for key paths up to this long (validate points at activities and their arguments)
+LINE_DEPTH = 8
+
+KeyPath = tuple[str | int, ...]
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+@dataclass
+class Loaded:
+    """A parsed document and, for YAML, the line of each value by key path."""
+
+    doc: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+
+def max_bytes() -> int:
+    """The size limit for a file squall reads: $SQUALL_MAX_FILE_BYTES, default 10 MiB."""
+    raw = os.environ.get(MAX_BYTES_ENV, "")
+    try:
+        value = int(raw) if raw else DEFAULT_MAX_BYTES
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise FileInvalid(f"${MAX_BYTES_ENV}", f"{raw!r} is not a size (expected a positive number of bytes)")
+    return value
+
+
+def read_bytes(path: Path | str, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``max_bytes()``; FileInvalid for anything else."""
+    name, limit = str(path), max_bytes()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        reason = {errno.ENOENT: "does not exist", errno.ELOOP: "is a symlink loop",
+                  errno.EACCES: "cannot be read (permission denied)"}.get(exc.errno or 0, f"cannot be opened ({exc.strerror})")
+        raise FileInvalid(name, f"{reason} (expected {what})") from exc
+    try:
+        info = os.fstat(fd)
+        for test, kind in _KINDS:
+            if test(info.st_mode):
+                raise FileInvalid(name, f"is {kind}, not a regular file (expected {what})")
+        if info.st_size > limit:
+            raise FileInvalid(name, f"is {info.st_size:,} bytes (expected at most {limit:,}; raise ${MAX_BYTES_ENV} to allow more)")
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise FileInvalid(name, f"cannot be read ({exc.strerror}) (expected {what})") from exc
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise FileInvalid(name, f"grew past {limit:,} bytes while being read (expected at most {limit:,})")
+    return b"".join(chunks)
+
+
+def read_text(path: Path | str, what: str = "file") -> str:
+    """The text of a regular UTF-8 file within the size limit (a leading BOM is dropped)."""
+    data = read_bytes(path, what)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FileInvalid(str(path), f"byte {exc.start} (0x{data[exc.start]:02x}) is not UTF-8 (expected UTF-8 text)",
+                          line=line) from exc
+    return text.removeprefix("\ufeff")
+
+
+def load(path: Path | str, what: str = "a YAML or JSON file") -> Loaded:
+    """Read and parse a YAML or JSON file (JSON when it ends in .json) within every limit."""
+    text = read_text(path, what)
+    if str(path).lower().endswith(".json"):
+        return Loaded(parse_json(text, str(path)))
+    return parse_yaml(text, str(path))
+
+
+def load_json(path: Path | str, what: str = "a JSON file") -> Any:
+    """Read and parse a JSON file (e.g. a journal for `squall report`) within every limit."""
+    return parse_json(read_text(path, what), str(path))
+
+
+# -- JSON ------------------------------------------------------------------------
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def parse_json(text: str, name: str) -> Any:
+    """Strict JSON with the nesting limit checked before the parser recurses."""
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise FileInvalid(name, f"nesting deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
+                                  line=_line_of(text, match.start()))
+        elif token in "]}":
+            depth -= 1
+
+    def constant(word: str) -> Any:
+        raise ValueError(f"{word} is not a JSON number (expected a finite number)")
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(items)
+        if len(out) != len(items):
+            seen: set[str] = set()
+            dup = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            raise ValueError(f'duplicate key "{dup}" (expected each key once per object)')
+        return out
+
+    try:
+        return json.loads(text, parse_constant=constant, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise FileInvalid(name, f"not valid JSON: {exc.msg} at column {exc.colno} (expected strict JSON)",
+                          line=exc.lineno) from exc
+    except (ValueError, RecursionError) as exc:
+        raise FileInvalid(name, f"not valid JSON: {exc}") from exc
+
+
+# -- YAML ------------------------------------------------------------------------
+_T = "tag:yaml.org,2002:"
+_CONSTRUCT = SafeConstructor()
+_RESOLVER = Resolver()
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    _T + "str": str, _T + "timestamp": str, _T + "value": str,
+    _T + "null": lambda v: None,
+    _T + "bool": lambda v: SafeConstructor.bool_values[v.lower()],
+    _T + "int": lambda v: _CONSTRUCT.construct_yaml_int(yaml.ScalarNode(_T + "int", v)),
+    _T + "float": lambda v: _CONSTRUCT.construct_yaml_float(yaml.ScalarNode(_T + "float", v)),
+}
+_MAPS = {None, "!", _T + "map"}
+_SEQS = {None, "!", _T + "seq"}
+_MERGE_KEY = object()  # a "<<" key: its value is merged into the mapping at its end
+_MISSING = object()
+_CACHE_SIZE = 10_000
+
+
+def _parser(text: str) -> Any:
+    if getattr(yaml, "__with_libyaml__", False):
+        return yaml.CSafeLoader(text)
+    return yaml.SafeLoader(text)  # pragma: no cover - libyaml ships with PyYAML's wheels
+
+
+def _refused(tag: str) -> str:
+    short = "!!" + tag.removeprefix(_T) if tag.startswith(_T) else tag
+    return (f'tag "{short}" is not allowed (expected plain values: mappings, lists, strings, numbers, booleans, '
+            "null; no !!binary, !!set, !!python/... or custom tags)")
+
+
+@dataclass(slots=True)
+class _Frame:
+    """A mapping or list being built, with what it holds so far (aliases expanded)."""
+
+    value: Any
+    path: KeyPath | None  # None below LINE_DEPTH: no lines kept there
+    anchor: str | None
+    key: Any = None
+    has_key: bool = False
+    size: int = 1
+    height: int = 1
+    merges: list[tuple[Any, int]] | None = None
+
+
+def _scalar(event: Any, tag: str | None, cache: dict[str, Any]) -> Any:
+    """The plain value of a scalar event; FileInvalid-worthy tags raise KeyError."""
+    if tag is None or tag == "!":
+        if not event.implicit[0]:
+            return event.value  # quoted: a string
+        value = cache.get(event.value, _MISSING)
+        if value is _MISSING:
+            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+            value = _MERGE_KEY if tag == _T + "merge" else _SCALARS[tag](event.value)
+            if len(cache) < _CACHE_SIZE:
+                cache[event.value] = value
+        return value
+    return _SCALARS[tag](event.value)
+
+
+def _merge(frame: _Frame, fail: Callable[[str, int], FileInvalid]) -> None:
+    for merged, line in frame.merges or ():
+        for source in merged if isinstance(merged, list) else [merged]:
+            if not isinstance(source, dict):
+                raise fail("a merge key (<<) takes a mapping or a list of mappings", line)
+            for k, v in source.items():
+                frame.value.setdefault(k, v)
+
+
+def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop over the event stream, on purpose
+    """Parse one YAML document of plain values within the limits; lines for key paths."""
+
+    def fail(message: str, line: int) -> FileInvalid:
+        return FileInvalid(name, message, line=line)
+
+    parser = _parser(text)
+    get_event = parser.get_event
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int, int] | None] = {}  # None while the anchored node is still open
+    lines: dict[KeyPath, int] = {}
+    cache: dict[str, Any] = {}
+    root: Any = None
+    expanded = documents = 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of new containers would otherwise trigger full collections again and again
+    try:
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is yaml.StreamEndEvent or event is None:
+                break
+            if kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise fail("a second YAML document (expected one document per file)", event.start_mark.line + 1)
+                continue
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                frame = stack.pop()
+                if frame.merges:
+                    _merge(frame, fail)
+                if frame.anchor is not None:
+                    anchors[frame.anchor] = (frame.value, frame.size, frame.height)
+                value, size, height = frame.value, frame.size, frame.height
+            elif kind is yaml.ScalarEvent:
+                try:
+                    value = _scalar(event, event.tag, cache)
+                except KeyError:
+                    raise fail(_refused(event.tag), event.start_mark.line + 1) from None
+                except ValueError as exc:
+                    raise fail(f"{event.value!r} is not a valid {event.tag or 'value'} ({exc})",
+                               event.start_mark.line + 1) from exc
+                if event.anchor is not None:
+                    anchors[event.anchor] = (value, 1, 0)
+                size, height = 1, 0
+            elif kind is yaml.AliasEvent:
+                found = anchors.get(event.anchor, _MISSING)
+                if found is _MISSING:
+                    raise fail(f'alias "*{event.anchor}" names no anchor defined before it', event.start_mark.line + 1)
+                if found is None:
+                    raise fail(f'alias "*{event.anchor}" refers to a node that contains it (expected no recursive '
+                               "aliases)", event.start_mark.line + 1)
+                value, size, height = found  # type: ignore[misc]
+                expanded += size - 1
+                if expanded > MAX_NODES:
+                    raise fail(f"aliases expand to more than {MAX_NODES:,} extra values (expected a plain document, "
+                               "not an alias bomb)", event.start_mark.line + 1)
+                if len(stack) + height > MAX_DEPTH:
+                    raise fail(f"an alias nests deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
+                               event.start_mark.line + 1)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.tag not in (_MAPS if kind is yaml.MappingStartEvent else _SEQS):
+                    raise fail(_refused(event.tag), event.start_mark.line + 1)
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(f"nesting deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
+                               event.start_mark.line + 1)
+                path: KeyPath | None = ()
+                if stack:
+                    top = stack[-1]
+                    if top.path is not None and len(top.path) < LINE_DEPTH:
+                        if type(top.value) is list:
+                            path = top.path + (len(top.value),)
+                        elif top.has_key:
+                            path = top.path + (_key_text(top.key),)
+                        else:
+                            path = None  # a complex key: refused when it ends
+                        if path is not None:
+                            lines[path] = event.start_mark.line + 1
+                    else:
+                        path = None
+                else:
+                    lines[()] = event.start_mark.line + 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = None
+                stack.append(_Frame({} if kind is yaml.MappingStartEvent else [], path, event.anchor))
+                continue
+            else:
+                continue
+            # attach the finished value to the open container, or make it the document
+            if not stack:
+                root = value
+                continue
+            top = stack[-1]
+            top.size += size
+            if height >= top.height:
+                top.height = height + 1
+            container = top.value
+            if type(container) is list:
+                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not yaml.MappingEndEvent \
+                        and kind is not yaml.SequenceEndEvent:
+                    lines[top.path + (len(container),)] = event.start_mark.line + 1
+                container.append(value)
+            elif not top.has_key:
+                if type(value) is dict or type(value) is list:
+                    raise fail("a mapping key is a mapping or list (expected a plain key)", event.start_mark.line + 1)
+                top.key, top.has_key = value, True
+            else:
+                key = top.key
+                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not yaml.MappingEndEvent \
+                        and kind is not yaml.SequenceEndEvent:
+                    lines[top.path + (_key_text(key),)] = event.start_mark.line + 1
+                if key is _MERGE_KEY:
+                    if top.merges is None:
+                        top.merges = []
+                    top.merges.append((value, event.start_mark.line + 1))
+                elif key in container:
+                    raise fail(f'duplicate key "{key}" (expected each key once per mapping)', event.start_mark.line + 1)
+                else:
+                    container[key] = value
+                top.has_key = False
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = str(exc.problem or exc.context)
+        if "nesting depth" in problem:  # libyaml's own limit (1,000) can come first
+            raise FileInvalid(name, f"nesting deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
+                              line=line) from exc
+        raise FileInvalid(name, f"not valid YAML: {problem} (expected YAML; check indentation, quotes and brackets)",
+                          line=line) from exc
+    except yaml.YAMLError as exc:
+        raise FileInvalid(name, f"not valid YAML: {exc} (expected YAML text)") from exc
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        parser.dispose()
+    return Loaded(root, lines)
+
+
+def _key_text(key: Any) -> str | int:
+    return "<<" if key is _MERGE_KEY else str(key)
