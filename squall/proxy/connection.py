@@ -89,8 +89,9 @@ class Connection:
         return self.down if pipe is self.up else self.up
 
     def accepted(self) -> None:
-        """The client connected: dial the upstream (bytes arriving meanwhile wait in ``Pipe.early``)."""
+        """The client connected: take the proxy's toxics now, then dial (bytes wait in ``Pipe.early``)."""
         self.proxy.register(self)
+        self.refresh_toxics()  # before any byte can be forwarded: a fault applies from the first byte
         self.loop.create_task(self._dial())
 
     async def _dial(self) -> None:
@@ -111,7 +112,6 @@ class Connection:
             if self.server.transport is not None:
                 self.server.transport.close()
             return
-        self.refresh_toxics()
         self.up.connected()
 
     def refresh_toxics(self) -> None:

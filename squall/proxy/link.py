@@ -76,12 +76,13 @@ class Pipe:
         self._paused = 0  # bit set of _PAUSE reasons
         self._drain: asyncio.Future[None] | None = None
         self._dst_paused = False
-        self.early: list[bytes | None] = []
+        # the client's bytes while the upstream is dialled (until ``connected``); None once connected
+        self.early: list[bytes | None] | None = [] if upstream else None
         self.splicer: splice.Splicer | None = None
 
     def connected(self) -> None:
-        """The destination is connected: pass on what arrived meanwhile, then read on."""
-        early, self.early = self.early, []
+        """The destination is connected: pass on what arrived meanwhile, in order, then read on."""
+        early, self.early = self.early or [], None
         for item in early:
             if item is None:
                 self.feed_eof()
@@ -123,7 +124,7 @@ class Pipe:
         """Data arrived from the source side."""
         if self.conn.closed:
             return
-        if self.dst.transport is None:  # still dialling the upstream: hold it (reading pauses)
+        if self.early is not None:  # still dialling the upstream: hold it (reading pauses)
             self.early.append(data)
             self._pause("dial")
             return
@@ -152,7 +153,7 @@ class Pipe:
         """The source side closed its writing half."""
         if self.conn.closed:
             return
-        if self.dst.transport is None:
+        if self.early is not None:
             self.early.append(None)
             return
         if not self.stages and self.task is None:

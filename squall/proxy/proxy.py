@@ -155,8 +155,9 @@ class Proxy:
         self._refresh()
 
     def _refresh(self) -> None:
+        # every open connection, dialling ones too: the API answers only after this returns
         for conn in list(self.connections):
-            if not conn.closed and conn.server.transport is not None:
+            if not conn.closed:
                 conn.refresh_toxics()
 
     def to_json(self) -> dict[str, Any]:
