@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from squall.proxy.http import HttpObserver, looks_like_http
 from squall.proxy.link import Pipe
+from squall.proxy.stats import ConnEvent, ConnOutcome
 from squall.proxy.toxics import HttpError
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class Endpoint(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.conn.closed:
-            reason = "reset" if isinstance(exc, ConnectionResetError) else "closed"
+            reason = "reset" if isinstance(exc, ConnectionResetError | BrokenPipeError) else "closed"
             self.conn.close(reason)
 
     def pause_writing(self) -> None:
@@ -56,12 +57,13 @@ class Endpoint(asyncio.Protocol):
 
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
+_OUTCOMES: dict[str, ConnOutcome] = {"reset": "reset", "timeout": "timeout", "refused": "refused"}
 
 
 class Connection:
     """A client connection and its upstream connection."""
 
-    __slots__ = ("client", "closed", "down", "http", "http_decided", "id", "loop", "proxy", "server", "up")
+    __slots__ = ("client", "closed", "down", "http", "http_decided", "id", "loop", "proxy", "record", "server", "up")
 
     def __init__(self, proxy: "Proxy", conn_id: int) -> None:
         self.proxy = proxy
@@ -74,6 +76,7 @@ class Connection:
         self.http: HttpObserver | None = None
         self.http_decided = False
         self.closed = False
+        self.record: ConnEvent | None = None  # set when accepted
 
     def detect_http(self, first: bytes) -> None:
         """Parse HTTP/1.x only when the first bytes look like a request line; raw TCP stays raw."""
@@ -91,6 +94,7 @@ class Connection:
     def accepted(self) -> None:
         """The client connected: take the proxy's toxics now, then dial (bytes wait in ``Pipe.early``)."""
         self.proxy.register(self)
+        self.record = self.proxy.stats.connection(self.id)
         self.refresh_toxics()  # before any byte can be forwarded: a fault applies from the first byte
         self.loop.create_task(self._dial())
 
@@ -104,7 +108,7 @@ class Connection:
         except (OSError, ValueError, OverflowError, asyncio.CancelledError):
             # OverflowError: a port outside 0..65535 ("127.0.0.1:99999"), which the API accepts as Toxiproxy does
             self.proxy.stats.refused += 1
-            self.close("closed")
+            self.close("refused")
             return
         finally:
             give_up.cancel()
@@ -144,4 +148,6 @@ class Connection:
                 ep.transport.close()
         if self.http is not None:
             self.http.finish(reason)
+        if self.record is not None:
+            self.proxy.stats.connection_ended(self.record, _OUTCOMES.get("reset" if reset else reason, "closed"))
         self.proxy.unregister(self)

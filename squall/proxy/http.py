@@ -17,12 +17,16 @@ import httptools
 from squall.config import RUN_ID_HEADER
 from squall.proxy.stats import HttpEvent
 from squall.proxy.toxics import HttpError
+from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER, parse_baggage, parse_traceparent
 
 if TYPE_CHECKING:
     from squall.proxy.connection import Connection
 
 _REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|CONNECT) \S")
 _RUN_ID = RUN_ID_HEADER.lower().encode()
+_TRACEPARENT = TRACEPARENT_HEADER.encode()
+_BAGGAGE = BAGGAGE_HEADER.encode()
+_MAX_BAGGAGE_RAW = 8192  # parse_baggage keeps at most 2 KiB anyway
 
 
 def looks_like_http(first: bytes) -> bool:
@@ -31,12 +35,14 @@ def looks_like_http(first: bytes) -> bool:
 
 
 class _Request:
-    __slots__ = ("answer", "chunked", "event", "headers", "method", "run_id", "url")
+    __slots__ = ("answer", "baggage", "chunked", "event", "headers", "method", "run_id", "traceparent", "url")
 
     def __init__(self) -> None:
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.run_id: str | None = None
+        self.traceparent: bytes | None = None  # raw; parsed only when present
+        self.baggage: bytes | None = None
         self.chunked = False
         self.event: HttpEvent | None = None
         self.answer: HttpError | None = None
@@ -93,6 +99,14 @@ class HttpObserver:
         lname = name.lower()
         if lname == _RUN_ID:
             req.run_id = value.decode("latin-1")
+        elif lname == _TRACEPARENT:
+            if req.traceparent is None:  # W3C: more than one makes no sense; the first one counts
+                req.traceparent = value
+        elif lname == _BAGGAGE:  # several baggage headers are one list (W3C); more than 8 KiB is not kept
+            if req.baggage is None:
+                req.baggage = value
+            elif len(req.baggage) < _MAX_BAGGAGE_RAW:
+                req.baggage += b"," + value
         elif lname == b"transfer-encoding" and b"chunked" in value.lower():
             req.chunked = True
         if self.rewrite:
@@ -104,7 +118,13 @@ class HttpObserver:
             return
         req.method = self.req_parser.get_method().decode("latin-1")
         path = req.url.decode("latin-1", "replace")
-        req.event = self.stats.request(self.conn.id, req.method, path, req.run_id)
+        trace = parse_traceparent(req.traceparent.decode("latin-1")) if req.traceparent is not None else None
+        baggage = parse_baggage(req.baggage.decode("latin-1")) if req.baggage is not None else None
+        req.event = self.stats.request(
+            self.conn.id, req.method, path, req.run_id, trace[0] if trace else None, baggage
+        )
+        if self.conn.record is not None:
+            self.conn.record.requests += 1
         toxic = self.conn.http_error() if self.rewrite else None
         if toxic is not None and toxic.should_answer():
             req.answer = toxic

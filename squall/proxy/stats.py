@@ -1,14 +1,17 @@
-"""Per-proxy traffic statistics: connections, bytes each way, and HTTP/1.x requests with their outcomes."""
+"""Per-proxy traffic statistics: connections (each with its outcome), bytes each way, and HTTP/1.x requests."""
 
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-#: how many HTTP events a proxy keeps (newest last)
+#: how many HTTP events, and how many connection records, a proxy keeps (newest last)
 EVENT_RING = 10_000
 
 EventError = Literal["reset", "closed", "timeout"]
+ConnOutcome = Literal["open", "closed", "reset", "refused", "timeout"]
+_EVENT_KEYS = ("ts", "conn", "method", "path", "status", "duration_ms", "injected", "run_id", "trace_id",
+               "baggage", "error")
 
 
 @dataclass(slots=True)
@@ -20,10 +23,23 @@ class HttpEvent:
     method: str
     path: str
     run_id: str | None
+    trace_id: str | None = None  # from a valid W3C traceparent
+    baggage: dict[str, str] = field(default_factory=dict)
     status: int | None = None
     duration_ms: float | None = None
     injected: bool = False
     error: EventError | None = None
+
+
+@dataclass(slots=True)
+class ConnEvent:
+    """One accepted client connection: when, how many request heads, and how it ended."""
+
+    conn: int
+    ts: float
+    end: float | None = None
+    requests: int = 0
+    outcome: ConnOutcome = "open"
 
 
 class Stats:
@@ -42,10 +58,28 @@ class Stats:
         self.by_status: Counter[int] = Counter()
         self.events: deque[HttpEvent] = deque(maxlen=EVENT_RING)
         self.active = getattr(self, "active", 0)  # live connections stay counted across a clear
+        live = [c for c in getattr(self, "conn_events", ()) if c.end is None]  # and keep their records
+        self.conn_events: deque[ConnEvent] = deque(live, maxlen=EVENT_RING)
 
-    def request(self, conn: int, method: str, path: str, run_id: str | None) -> HttpEvent:
+    def connection(self, conn: int) -> ConnEvent:
+        """Record an accepted connection; return its record to complete later."""
+        record = ConnEvent(conn, time.time())
+        self.conn_events.append(record)
+        return record
+
+    @staticmethod
+    def connection_ended(record: ConnEvent, outcome: ConnOutcome) -> None:
+        """Record how a connection ended (once)."""
+        if record.end is None:
+            record.end = time.time()
+            record.outcome = outcome
+
+    def request(
+        self, conn: int, method: str, path: str, run_id: str | None,
+        trace_id: str | None = None, baggage: dict[str, str] | None = None,
+    ) -> HttpEvent:
         """Record a request head; return its event to complete later."""
-        event = HttpEvent(time.time(), conn, method, path, run_id)
+        event = HttpEvent(time.time(), conn, method, path, run_id, trace_id, baggage or {})
         self.requests += 1
         self.events.append(event)
         return event
@@ -62,7 +96,8 @@ class Stats:
 
     def to_json(self, since: float | None = None) -> dict[str, Any]:
         """The stats document of docs/internals.md; ``since`` filters events, counters are totals."""
-        events = [asdict(e) for e in self.events if since is None or e.ts >= since]
+        events = [e for e in self.events if since is None or e.ts >= since]
+        conns = [asdict(c) for c in self.conn_events if since is None or c.ts >= since]
         return {
             "proxy": self.proxy,
             "since": self.since,
@@ -78,10 +113,7 @@ class Stats:
                 "responses": self.responses,
                 "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
                 "injected": self.injected,
-                "events": [
-                    {k: e[k] for k in ("ts", "conn", "method", "path", "status", "duration_ms",
-                                       "injected", "run_id", "error")}
-                    for e in events
-                ],
+                "events": [{k: getattr(e, k) for k in _EVENT_KEYS} for e in events],
             },
+            "conn_events": conns,
         }
