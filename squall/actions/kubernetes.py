@@ -19,7 +19,7 @@ from squall.activity import activity
 from squall.errors import ExperimentInvalid, KubernetesError
 from squall.k8s.client import ClusterRef, api_call
 from squall.k8s.guardrails import Guardrails
-from squall.k8s.pods import is_terminating, list_pods
+from squall.k8s.pods import delete_pod, is_terminating, list_pods
 from squall.k8s.policy import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
@@ -101,10 +101,10 @@ def kill_pods(
             f"kill {n} of {total} pods \"{label_selector}\" in {ns}",
         )
         body = {"gracePeriodSeconds": int(grace_period_s)} if grace_period_s is not None else None
+        uids = {p.metadata.name: p.metadata.uid for p in pods}
         try:
             for name in victims:
-                api_call(f'delete pod "{name}" in namespace "{ns}"', core.delete_namespaced_pod,
-                         name, ns, body=body)
+                delete_pod(core, ns, name, uids.get(name), body)
                 result["killed"].append(name)
         except KubernetesError as exc:
             ledger.strike(entry.id, outcome="killed" if result["killed"] else "failed-to-apply")
@@ -112,6 +112,18 @@ def kill_pods(
             raise KubernetesError(f"{exc}{done}") from exc
         ledger.strike(entry.id, outcome="killed")
     return result
+
+
+DEFAULT_MAX_REPLICAS = 50
+
+
+def _whole(name: str, value: Any, minimum: int) -> int:
+    """An integer argument (a digit string from an environment variable is fine); else a clear error."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ExperimentInvalid(f"{name} is {value!r} (expected an integer >= {minimum})")
+    return value
 
 
 @activity(role="inject")
@@ -124,19 +136,25 @@ def partition(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """Cut network traffic between pods matching `from_selector` and pods matching `to_selector` in namespace `ns` with a NetworkPolicy (no `to_selector`: isolate the `from_selector` pods entirely); `direction` is "both", "ingress" (into the from pods) or "egress" (out of them). Needs a CNI that enforces NetworkPolicies."""
+    """Cut network traffic between pods matching `from_selector` and pods matching `to_selector` in namespace `ns` with a NetworkPolicy (no `to_selector`: isolate the `from_selector` pods entirely); `direction` is "both", "ingress" (into the from pods) or "egress" (out of them); refused when `from_selector` matches every pod of the namespace or more than k8s_partition_max_fraction (default 0.8) of them. Needs a CNI that enforces NetworkPolicies."""
     guard = Guardrails.from_configuration(configuration)
     run_id = config.run_id()
     name = policy_name(run_id, from_selector, to_selector, direction)
     body = partition_policy(ns, name, run_id, from_selector, to_selector, direction)
     guard.check_namespace(ns)
     cluster = ClusterRef.from_configuration(configuration, secrets)
+    with cluster.api_client() as api:  # blast radius: how many of the namespace's pods would be cut off
+        core = k8s.CoreV1Api(api)
+        everyone = [p for p in list_pods(core, ns, "") if not is_terminating(p)]
+        matched = [p for p in list_pods(core, ns, from_selector) if not is_terminating(p)]
+    guard.check_partition(f'partition "{from_selector}" in namespace "{ns}"', len(matched), len(everyone))
     result: dict[str, Any] = {
         "namespace": ns,
         "name": name,
         "from_selector": from_selector,
         "to_selector": to_selector,
         "direction": direction,
+        "matched": len(matched),
         "dry_run": guard.is_dry_run(dry_run),
     }
     if result["dry_run"]:
@@ -202,14 +220,14 @@ def scale(
     ns: str,
     replicas: int,
     dry_run: bool = False,
+    max_replicas: int = DEFAULT_MAX_REPLICAS,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """Scale deployment `deployment` in namespace `ns` to `replicas`, remembering the previous count so `restore_scale`, rollbacks and `squall cleanup` can put it back."""
+    """Scale deployment `deployment` in namespace `ns` to `replicas`, remembering the previous count so `restore_scale`, rollbacks and `squall cleanup` can put it back; scaling up is capped at `max_replicas` (default 50) and at k8s_max_scale_factor (default 10) times the current count."""
     guard = Guardrails.from_configuration(configuration)
-    if isinstance(replicas, bool) or int(replicas) < 0:
-        raise ExperimentInvalid(f"replicas is {replicas} (expected an integer >= 0)")
-    replicas = int(replicas)
+    replicas = _whole("replicas", replicas, 0)
+    max_replicas = _whole("max_replicas", max_replicas, 1)
     guard.check_namespace(ns)
     cluster = ClusterRef.from_configuration(configuration, secrets)
     with cluster.api_client() as api:
@@ -219,6 +237,7 @@ def scale(
         previous = int(current.spec.replicas or 0) if current.spec else 0
         what = f'scale deployment "{deployment}" in namespace "{ns}" from {previous} to {replicas}'
         guard.check_removal(what, previous - replicas, previous)
+        guard.check_scale_up(what, replicas, previous, max_replicas)
         result = {"deployment": deployment, "namespace": ns, "previous": previous,
                   "replicas": replicas, "dry_run": guard.is_dry_run(dry_run)}
         if result["dry_run"]:

@@ -12,6 +12,13 @@ Read from the experiment's configuration:
 - ``k8s_allow_last_replica`` (default false): allow an action that leaves no
   pod of the selection (killing the only replica, scaling to 0).
 - ``k8s_dry_run`` (default false): every action only reports what it would do.
+- ``k8s_max_scale_factor`` (default 10): ``scale`` may raise a deployment to at
+  most this many times its current count (from 0: to this many); ``scale``'s
+  own ``max_replicas`` argument (default 50) caps the count itself.
+- ``k8s_partition_max_fraction`` (default 0.8): largest fraction of the
+  namespace's pods a ``partition`` may cut off (its ``from_selector`` pods).
+- ``k8s_allow_whole_namespace`` (default false): allow a ``partition`` whose
+  selector matches every pod of the namespace, or more than the fraction above.
 
 Every refusal raises ``GuardrailRefused`` naming the value and the setting.
 """
@@ -25,6 +32,8 @@ from squall.errors import ExperimentInvalid, GuardrailRefused
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 DEFAULT_MAX_PODS = 10
 DEFAULT_MAX_FRACTION = 0.5
+DEFAULT_MAX_SCALE_FACTOR = 10.0
+DEFAULT_PARTITION_MAX_FRACTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,9 @@ class Guardrails:
     max_fraction: float = DEFAULT_MAX_FRACTION
     allow_last_replica: bool = False
     dry_run: bool = False
+    max_scale_factor: float = DEFAULT_MAX_SCALE_FACTOR
+    partition_max_fraction: float = DEFAULT_PARTITION_MAX_FRACTION
+    allow_whole_namespace: bool = False
 
     @classmethod
     def from_configuration(cls, configuration: Mapping[str, Any] | None) -> "Guardrails":
@@ -59,12 +71,21 @@ class Guardrails:
         max_fraction = _number(cfg, "k8s_max_fraction", DEFAULT_MAX_FRACTION, float)
         if not 0 < max_fraction <= 1:
             raise ExperimentInvalid(f"k8s_max_fraction is {max_fraction} (expected a number in (0, 1])")
+        max_scale_factor = _number(cfg, "k8s_max_scale_factor", DEFAULT_MAX_SCALE_FACTOR, float)
+        if not 1 <= max_scale_factor < float("inf"):
+            raise ExperimentInvalid(f"k8s_max_scale_factor is {max_scale_factor} (expected a number >= 1)")
+        partition_max = _number(cfg, "k8s_partition_max_fraction", DEFAULT_PARTITION_MAX_FRACTION, float)
+        if not 0 < partition_max <= 1:
+            raise ExperimentInvalid(f"k8s_partition_max_fraction is {partition_max} (expected a number in (0, 1])")
         return cls(
             namespace_allowlist=allow,
             max_pods=int(max_pods),
             max_fraction=float(max_fraction),
             allow_last_replica=flag(cfg.get("k8s_allow_last_replica", False), "k8s_allow_last_replica"),
             dry_run=flag(cfg.get("k8s_dry_run", False), "k8s_dry_run"),
+            max_scale_factor=float(max_scale_factor),
+            partition_max_fraction=float(partition_max),
+            allow_whole_namespace=flag(cfg.get("k8s_allow_whole_namespace", False), "k8s_allow_whole_namespace"),
         )
 
     def is_dry_run(self, dry_run: object) -> bool:
@@ -111,6 +132,40 @@ class Guardrails:
             raise GuardrailRefused(
                 f"{what}: {removing} of {of_total} pods ({removing / of_total:.0%}) exceed the "
                 f"blast-radius cap k8s_max_fraction={self.max_fraction:g}"
+            )
+
+
+    def check_scale_up(self, what: str, replicas: int, previous: int, max_replicas: int) -> None:
+        """Refuse scaling to more than ``max_replicas`` or more than ``k8s_max_scale_factor`` times the current count."""
+        if replicas <= previous:
+            return
+        if replicas > max_replicas:
+            raise GuardrailRefused(
+                f"{what}: {replicas} replicas exceed the cap max_replicas={max_replicas} "
+                "(pass a higher max_replicas to the action to allow it)"
+            )
+        limit = int(max(previous, 1) * self.max_scale_factor)
+        if replicas > limit:
+            raise GuardrailRefused(
+                f"{what}: {replicas} replicas are more than k8s_max_scale_factor={self.max_scale_factor:g} "
+                f"times the current {previous} (at most {limit}); raise k8s_max_scale_factor to allow it"
+            )
+
+    def check_partition(self, what: str, matched: int, of_namespace: int) -> None:
+        """Refuse a partition cutting off every pod of the namespace, or more than ``k8s_partition_max_fraction`` of them."""
+        if self.allow_whole_namespace or matched == 0 or of_namespace == 0:
+            return
+        if matched >= of_namespace:
+            raise GuardrailRefused(
+                f"{what}: the selector matches every pod of the namespace ({matched} of {of_namespace}); "
+                "narrow the selector, or set k8s_allow_whole_namespace: true to allow it"
+            )
+        if matched / of_namespace > self.partition_max_fraction:
+            raise GuardrailRefused(
+                f"{what}: the selector matches {matched} of the namespace's {of_namespace} pods "
+                f"({matched / of_namespace:.0%}), more than the blast-radius cap "
+                f"k8s_partition_max_fraction={self.partition_max_fraction:g}; narrow the selector, raise the "
+                "setting, or set k8s_allow_whole_namespace: true"
             )
 
 

@@ -65,6 +65,8 @@ class FakeCluster:
     policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     lose_responses: list[str] = field(default_factory=list)  # next requests (by method) made but answered 500
+    cut_after: list[str] = field(default_factory=list)  # next requests (by method) made, then the connection dies unanswered
+    graceful: bool = False  # a deleted pod stays, terminating (deletionTimestamp set), instead of vanishing at once
     deletions: list[tuple[str, str, Any]] = field(default_factory=list)  # (ns, pod, delete body)
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
@@ -204,6 +206,10 @@ class FakeCluster:
             if request.method in self.lose_responses:
                 self.lose_responses.remove(request.method)
                 return status(500, "InternalError", "etcdserver: request timed out")
+            if request.method in self.cut_after:  # the server did the work, then died before answering
+                self.cut_after.remove(request.method)
+                assert request.transport is not None
+                request.transport.abort()
             return response
         except web.HTTPNotFound:
             return status(404, "NotFound", f"the server could not find the requested resource ({request.path})")
@@ -236,8 +242,11 @@ class FakeCluster:
         if err:
             return err
         body = json.loads(await request.text() or "null")
-        pod = self.pods.pop(key)
         self.deletions.append((key[0], key[1], body))
+        if self.graceful:
+            self.pods[key]["metadata"]["deletionTimestamp"] = NOW
+            return web.json_response(self.pods[key])
+        pod = self.pods.pop(key)
         owner = pod["metadata"].get("annotations", {}).get("owner")
         if owner and (key[0], owner) in self.deployments:
             self._reconcile(key[0], owner)

@@ -106,3 +106,23 @@ def test_bad_arguments_fail_before_any_request(cluster: FakeCluster, cfg: dict[s
     with pytest.raises(ActivityFailed, match=r'cannot read "app in web"'):
         kill_pods("app in web", "shop", configuration=cfg)
     assert cluster.requests == []
+
+
+# -- the API server dies after deleting -------------------------------------------------------
+@pytest.mark.parametrize("cuts", [1, 2], ids=["retry-answers-404", "retry-dies-too"])
+def test_a_delete_whose_answer_is_lost_is_read_back_and_counted(cluster: FakeCluster, cfg: dict[str, Any], cuts: int) -> None:
+    cluster.cut_after.extend(["DELETE"] * cuts)
+    result = kill_pods("app=web", "shop", seed=1, configuration=cfg)
+    (victim,) = result["killed"]
+    assert victim not in cluster.pod_names("shop")
+    assert ("GET", f"/api/v1/namespaces/shop/pods/{victim}") in cluster.requests  # read back, not guessed
+    (entry,) = Ledger().entries()
+    assert entry.outcome == "killed"
+
+
+def test_a_pod_still_terminating_after_a_lost_answer_counts_as_killed(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
+    cluster.graceful = True
+    cluster.cut_after.extend(["DELETE", "DELETE"])
+    result = kill_pods("app=web", "shop", seed=2, grace_period_s=30, configuration=cfg)
+    (victim,) = result["killed"]
+    assert cluster.pods[("shop", victim)]["metadata"]["deletionTimestamp"]

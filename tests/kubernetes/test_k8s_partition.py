@@ -9,6 +9,7 @@ from k8s_fake import FakeCluster
 
 from squall import cleanup
 from squall.actions.kubernetes import heal_partition, partition, undo_entry
+from squall.errors import GuardrailRefused
 from squall.ledger import Ledger
 
 
@@ -74,7 +75,8 @@ def test_heal_leaves_other_policies_alone(cluster: FakeCluster, cfg: dict[str, A
 def test_dry_run_returns_the_policy_and_creates_nothing(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
     result = partition("shop", "app=web", "app=db", dry_run=True, configuration=cfg)
     assert result["dry_run"] is True and result["policy"]["spec"]["podSelector"] == {"matchLabels": {"app": "web"}}
-    assert cluster.requests == [] and Ledger().entries() == []
+    assert result["matched"] == 3  # a dry run reads the pods (for the blast radius), and changes nothing
+    assert cluster.mutations() == [] and Ledger().entries() == []
 
 
 def test_bad_direction_and_selector_are_named(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
@@ -112,3 +114,28 @@ def test_a_lost_response_is_undone_not_left_behind(cluster: FakeCluster, cfg: di
     assert cluster.policies == {}
     (entry,) = Ledger().entries()
     assert entry.outcome == "failed-to-apply"
+
+
+# -- blast radius ------------------------------------------------------------------------
+@pytest.mark.parametrize("selector", ["app", "app in (web,db)", "app!=cache"])
+def test_a_selector_matching_the_whole_namespace_is_refused(cluster: FakeCluster, cfg: dict[str, Any], selector: str) -> None:
+    with pytest.raises(ActivityFailed, match=r"matches every pod of the namespace \(4 of 4\).*k8s_allow_whole_namespace") as exc:
+        partition("shop", selector, configuration=cfg)
+    assert isinstance(exc.value.__cause__, GuardrailRefused)
+    assert cluster.mutations() == [] and cluster.policies == {} and Ledger().entries() == []
+
+
+def test_a_partition_beyond_the_namespace_fraction_is_refused(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
+    for i in range(6):
+        cluster.add_pod("shop", f"worker-{i}", {"app": "worker", "tier": "back"})
+    cluster.add_pod("shop", "api-0", {"app": "api", "tier": "back"})
+    # tier=back: 7 of 11 pods (64%) is fine by default (0.8), not with a tighter cap
+    assert partition("shop", "tier=back", dry_run=True, configuration=cfg)["matched"] == 7
+    with pytest.raises(ActivityFailed, match=r"matches 7 of the namespace's 11 pods \(64%\).*k8s_partition_max_fraction=0.5"):
+        partition("shop", "tier=back", configuration={**cfg, "k8s_partition_max_fraction": 0.5})
+    assert cluster.policies == {}
+
+
+def test_a_whole_namespace_partition_when_told_so(cluster: FakeCluster, cfg: dict[str, Any]) -> None:
+    result = partition("shop", "app", configuration={**cfg, "k8s_allow_whole_namespace": True})
+    assert result["matched"] == 4 and len(cluster.policies) == 1
