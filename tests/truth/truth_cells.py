@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from truth_service import Mechanisms, Trace
 
-Truth = Literal["passed", "failed"]
+#: "unobservable": the fault never exercised the mechanism, so only "inconclusive" is an honest verdict
+Truth = Literal["passed", "failed", "unobservable"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ def _retries() -> list[Cell]:
                              trace=trace)
         out.append(_cell("retry_after.honoured", honours, ("add_http_error", {"status": 503, "retry_after_s": 1}),
                          "retries", "passed", "waits the 1 s Retry-After before its one retry", arguments=ra))
+    out.append(_cell("retries.exponential.latency_50ms", replace(const, retry="exponential", max_attempts=3),
+                     ("add_latency", {"latency_ms": 50}), "retries", "unobservable",
+                     "it would retry, but a 50 ms delay fails no attempt: there is nothing to retry", arguments=args))
     ignores = Mechanisms(retry="exponential", max_attempts=2, fallback="all_errors", trace="run_id")
     out.append(_cell("retry_after.ignored", ignores, ("add_http_error", {"status": 503, "retry_after_s": 1}),
                      "retries", "failed", "retries ~50 ms after a Retry-After of 1 s", arguments=ra))
@@ -160,6 +164,9 @@ def _recoveries() -> list[Cell]:
               arguments={"within_s": 2, "window": 5}, settle_s=2.5, **hold),
         _cell("recovery.immediate", replace(m, readmit_after_s=0.0), HTTP_503, "recovery", "passed",
               "back within ~0.2 s of the heal", arguments={"within_s": 3, "window": 5}, **hold),
+        _cell("recovery.never_hurt", replace(m, fallback="all_errors"), HTTP_503, "recovery", "unobservable",
+              "its fallback kept every answer a 200 during the fault: there was nothing to recover from",
+              arguments={"within_s": 3, "window": 5}, **hold),
     ]
 
 

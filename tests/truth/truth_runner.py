@@ -65,11 +65,14 @@ def verdict_of(result: Any) -> str:
 
 def judge(cell: Cell, verdict: str) -> tuple[str, bool]:
     """Compare a verdict with the cell's truth: (judgement, acceptable)."""
-    if verdict == "inconclusive":
-        return INCONCLUSIVE, cell.inconclusive_ok
-    if verdict not in ("passed", "failed"):
+    if verdict not in ("passed", "failed", "inconclusive"):
         return ERROR, False
-    if verdict == cell.truth:
+    if cell.truth == "unobservable":
+        if verdict == "inconclusive":
+            return CORRECT, True
+    elif verdict == "inconclusive":
+        return INCONCLUSIVE, cell.inconclusive_ok
+    elif verdict == cell.truth:
         return CORRECT, True
     return (FALSE_PASS if verdict == "passed" else FALSE_FAIL), False
 
