@@ -148,7 +148,7 @@ def tolerance(tol: Any) -> str:
 
 
 _UNIT_SUFFIXES = (("_ms", "ms"), ("_s", "s"), ("_seconds", "s"), ("_bytes", "bytes"))
-_SHARE_WORDS = re.compile(r"(share|ratio|fraction|success_rate|error_rate|failure_rate|fallback_rate)$")
+_SHARE_WORDS = re.compile(r"(share|ratio|fraction|(^|_)rate)$")
 
 
 def label(key: str) -> str:

@@ -10,6 +10,7 @@ from squall import __version__
 from squall.reporting import formatting as fmt
 from squall.reporting import svg
 from squall.reporting.records import Activity, Report
+from squall.reporting.timeline import SegmentStats
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -48,22 +49,43 @@ def _charts(report: Report) -> dict[str, object]:
     if report.phases or report.fault_windows or report.stop_events:
         charts["strip"] = svg.run_strip(report.phases, report.fault_windows, report.stop_events, t0, t1)
     if tl is not None:
+        rates = [svg.Guide(o.value * 100, o.label, "slo" if o.kind == "slo" else "stop")
+                 for o in report.objectives if o.metric == "success_rate"]
+        latencies = [svg.Guide(o.value, o.label, "slo" if o.kind == "slo" else "stop")
+                     for o in report.objectives if o.metric == "latency_ms"]
         charts["success"] = svg.chart(
             "success rate per time bucket", tl.buckets, lambda b: b.success_rate * 100,
             report.fault_windows, report.stop_events, t0, t1, y_max=100.0, y_format=lambda v: f"{v:g}%",
+            guides=rates, join_s=tl.join_s,
         )
         charts["p95"] = svg.chart(
             "p95 latency per time bucket", tl.buckets, lambda b: b.p95_ms,
             report.fault_windows, report.stop_events, t0, t1, y_format=lambda v: f"{v:g} ms",
+            guides=latencies, join_s=tl.join_s, capped=lambda b: b.capped,
+            cap_label=lambda target: cap_label(tl.timeout_ms.get(target)),
         )
     return charts
+
+
+def cap_label(timeout_ms: float | None) -> str:
+    """How a latency cut short by the sampler's timeout is labelled."""
+    return f"≥ {fmt.number(timeout_ms)} ms: the sampler's timeout" if timeout_ms else "≥ the sampler's timeout"
+
+
+def latency(stats: SegmentStats, value_ms: float | None) -> str:
+    """A segment's latency in ms, marked ``≥`` when the sampler's timeout cut it (a lower bound)."""
+    if value_ms is None:
+        return "—"
+    if stats.is_lower_bound(value_ms):
+        return f"≥ {fmt.number(value_ms)} ms"
+    return f"{fmt.number(value_ms)} ms"
 
 
 def activity_rows(items: list[Activity], t0: float | None) -> Markup:
     """The table rows of activities (built here, not in the template: a long run has 10,000 of them)."""
     out = []
     for a in items:
-        css = "bad" if a.status == "failed" else ("unknown" if a.status == "did not finish" else "")
+        css = "bad" if a.status == "failed" else ("unknown" if a.status in ("did not finish", "inconclusive") else "")
         cell = ""
         if a.error:
             cell = f'<div class="error">{escape(a.error)}</div>'
@@ -99,4 +121,5 @@ def render_html(report: Report) -> str:
         ),
         offset=fmt.offset,
         activity_rows=activity_rows,
+        latency=latency,
     )

@@ -6,7 +6,10 @@ common forms of colour blindness; lines also differ by dash pattern.
 """
 
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from markupsafe import Markup, escape
 
@@ -48,38 +51,87 @@ def _x_ticks(t0: float, t1: float, x: Callable[[float], float]) -> str:
     return "".join(parts)
 
 
-LABEL_W = 46.0  # px a "fault N" label needs before the next one may start on the same row
+CHAR_W = 6.8  # viewBox units per character of a 10 px bold label: generous, so estimated boxes never undershoot
+LABEL_PAD = 8.0  # space kept free after a label
+MAX_LABEL_CHARS = 44
+STRIP_LANES = 6  # fault lanes of the run strip at most
 
 
-def _label_rows(starts: Sequence[float]) -> list[int]:
-    """A row per label so that labels of windows starting close together do not overprint."""
-    ends: list[float] = []
-    rows = []
-    for a in starts:
-        row = next((r for r, end in enumerate(ends) if end <= a), len(ends))
-        if row == len(ends):
-            ends.append(0.0)
-        ends[row] = a + LABEL_W
-        rows.append(row)
-    return rows
+def fault_label(description: str) -> str:
+    """What a fault is, short enough for a chart: ``hang (until removed) on inventory-1 (downstream)`` -> ``hang on inventory-1``."""
+    text = " ".join(re.sub(r"\s*\([^()]*\)", "", description).split()) or " ".join(description.split()) or "fault"
+    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
+
+
+def label_width(text: str) -> float:
+    """The width a label's text takes at most, in viewBox units."""
+    return len(text) * CHAR_W
+
+
+def place_labels(
+    spans: Sequence[tuple[float, float, str]], rows: int, right: float, *, keep_bars: bool = False,
+) -> list[tuple[int, float] | None]:
+    """A (row, x) for each (start px, end px, text), so that no two labels overlap; None where none fits.
+
+    ``keep_bars``: a row also keeps its windows' bars apart (the run strip's lanes), not only the labels.
+    """
+    ends = [-math.inf] * rows
+    out: list[tuple[int, float] | None] = []
+    for a, b, text in spans:
+        w = label_width(text)
+        x = max(min(a + 3, right - w), 0.0)
+        row = next((r for r in range(rows) if ends[r] <= min(x, a)), None)
+        if row is None:
+            out.append(None)
+            continue
+        ends[row] = max(x + w + LABEL_PAD, b + 2 if keep_bars else -math.inf)
+        out.append((row, x))
+    return out
+
+
+@dataclass(frozen=True)
+class Guide:
+    """A horizontal reference line on a chart: an SLO target or a stop condition's threshold."""
+
+    value: float
+    label: str
+    kind: Literal["slo", "stop"]
+
+
+class _Boxes:
+    """Text boxes placed so far in one SVG; a new label goes where it overlaps none of them."""
+
+    def __init__(self) -> None:
+        self.boxes: list[tuple[float, float, float, float]] = []
+
+    def fits(self, x0: float, y: float, text: str) -> bool:
+        box = (x0, y - 10.0, x0 + label_width(text), y + 2.0)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in self.boxes):
+            return False
+        self.boxes.append(box)
+        return True
 
 
 def _overlays(
     windows: Sequence[FaultWindow], stops: Sequence[StopEvent], t0: float, t1: float,
-    x: Callable[[float], float], top: float, bottom: float,
+    x: Callable[[float], float], top: float, bottom: float, label_rows: int = 3, boxes: _Boxes | None = None,
 ) -> tuple[str, str]:
-    """Fault shading (drawn under the lines) and stop markers (drawn over them)."""
+    """Fault shading (drawn under the lines), fault labels and stop markers (drawn over them)."""
     under, over = [], []
-    shown = [(i, w) for i, w in enumerate(windows, 1) if w.start is not None]
-    spans = [(x(max(w.start, t0)), x(min(w.end if w.end is not None else t1, t1)))
-             for _, w in shown if w.start is not None]
-    for (i, w), (a, b), row in zip(shown, spans, _label_rows([a for a, _ in spans]), strict=True):
-        label = escape(f"fault {i}: {w.description}")
+    shown = [w for w in windows if w.start is not None]
+    spans = [(x(max(w.start or t0, t0)), x(min(w.end if w.end is not None else t1, t1)), fault_label(w.description))
+             for w in shown]
+    for w, (a, b, text), place in zip(shown, spans, place_labels(spans, label_rows, W - RIGHT), strict=True):
         under.append(
-            f'<rect x="{a:.1f}" y="{top}" width="{max(b - a, 1.5):.1f}" height="{bottom - top}" '
-            f'fill="url(#sq-hatch)" stroke="{FAULT}" stroke-opacity="0.5"><title>{label}</title></rect>'
-            f'<text x="{a + 3:.1f}" y="{top + 11 + 11 * row}" class="fault-label">fault {i}</text>'
+            f'<g class="fault"><title>{escape(w.description)}</title><rect x="{a:.1f}" y="{top}" '
+            f'width="{max(b - a, 1.5):.1f}" height="{bottom - top}" fill="url(#sq-hatch)" stroke="{FAULT}" '
+            f'stroke-opacity="0.5"/></g>'
         )
+        if place is not None:
+            row, lx = place
+            if boxes is not None:
+                boxes.fits(lx, top + 11 + 12 * row, text)
+            over.append(f'<text x="{lx:.1f}" y="{top + 11 + 12 * row}" class="fault-label">{escape(text)}</text>')
     for e in stops:
         if e.t is None:
             continue
@@ -104,6 +156,29 @@ DEFS = Markup(
 """Shared SVG definitions (the fault hatch), placed once at the top of the page."""
 
 
+MARK_ALL = 150  # up to this many points per target every point gets a marker; beyond, isolated ones do
+SLO_COLOUR = "#117733"
+
+
+def _guides(guides: Sequence[Guide], y: Callable[[float], float], boxes: _Boxes) -> str:
+    parts = []
+    for g in guides:
+        py = y(g.value)
+        colour, dash = (SLO_COLOUR, "6 4") if g.kind == "slo" else (STOP, "2 3")
+        text = escape(g.label)
+        parts.append(
+            f'<g class="guide {g.kind}"><title>{text}</title><line x1="{LEFT}" x2="{W - RIGHT}" y1="{py:.1f}" '
+            f'y2="{py:.1f}" stroke="{colour}" stroke-width="1.3" stroke-dasharray="{dash}"/></g>'
+        )
+        right = W - RIGHT - 4 - label_width(g.label)
+        spots = [(right - k * 60.0, py + dy) for k in range(8) for dy in (-4.0, 12.0)]
+        spot = next(((lx, ly) for lx, ly in spots if lx >= LEFT + 4 and TOP + 8 <= ly <= H - BOTTOM - 2
+                     and boxes.fits(lx, ly, g.label)), None)
+        if spot is not None:
+            parts.append(f'<text x="{spot[0]:.1f}" y="{spot[1]:.1f}" class="guide-label {g.kind}-label">{text}</text>')
+    return "".join(parts)
+
+
 def chart(
     title: str,
     series: dict[str, list[Bucket]],
@@ -114,11 +189,19 @@ def chart(
     t1: float,
     y_max: float | None = None,
     y_format: Callable[[float], str] = lambda v: f"{v:g}",
+    *,
+    guides: Sequence[Guide] = (),
+    join_s: Mapping[str, float] | None = None,
+    capped: Callable[[Bucket], bool] | None = None,
+    cap_label: Callable[[str], str] | None = None,
 ) -> Markup:
-    """A line chart of one metric per target over the run, fault windows shaded, stop events marked."""
+    """A line chart of one metric per target over the run: every bucket visible as a point or a line,
+    fault windows shaded and named, stop events marked, SLO targets and stop thresholds drawn, and
+    values the sampler's timeout cut short (``capped``) marked as lower bounds (``cap_label(target)``)."""
     t1 = max(t1, t0 + 1e-6)
     values = [v for bs in series.values() for b in bs if (v := metric(b)) is not None]
-    top_value = y_max if y_max is not None else max(max(values, default=0.0) * 1.05, 1e-6)
+    values += [g.value for g in guides]
+    top_value = y_max if y_max is not None else max(max(values, default=0.0) * 1.08, 1e-6)
     y_step = _nice_step(top_value, 5)
     if y_max is None:
         top_value = math.ceil(top_value / y_step - 1e-9) * y_step
@@ -138,29 +221,54 @@ def chart(
             f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{py:.1f}" y2="{py:.1f}" class="grid"/>'
             f'<text x="{LEFT - 6}" y="{py + 4:.1f}" text-anchor="end">{escape(y_format(v))}</text>'
         )
-    under, over = _overlays(windows, stops, t0, t1, x, TOP, H - BOTTOM)
-    lines = []
+    boxes = _Boxes()
+    under, over = _overlays(windows, stops, t0, t1, x, TOP, H - BOTTOM, boxes=boxes)
+    lines, marks = [], []
     for i, (target, buckets) in enumerate(series.items()):
         colour, dash = PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)]
-        d, prev_t1 = [], None
+        join = (join_s or {}).get(target, 0.0)
+        points: list[tuple[float, float, bool, bool]] = []  # x, y, joined to the previous, capped
+        prev: Bucket | None = None
         for b in buckets:
             v = metric(b)
             if v is None:
-                prev_t1 = None
+                prev = None
                 continue
-            gap = prev_t1 is None or b.t0 - prev_t1 > (b.t1 - b.t0) * 1.5
-            d.append(f"{'M' if gap else 'L'}{x((b.t0 + b.t1) / 2):.1f},{y(v):.1f}")
-            prev_t1 = b.t1
+            joined = prev is not None and b.t0 - prev.t1 <= max(join, (b.t1 - b.t0) * 1.5)
+            points.append((x((b.t0 + b.t1) / 2), y(v), joined, capped is not None and capped(b)))
+            prev = b
+        d = " ".join(f"{'L' if j else 'M'}{px:.1f},{py:.1f}" for px, py, j, _ in points)
         if d:
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
             lines.append(
-                f'<path d="{" ".join(d)}" fill="none" stroke="{colour}" stroke-width="1.8"'
+                f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.8"'
                 f' stroke-linejoin="round"{dash_attr}><title>{escape(target)}</title></path>'
             )
+        dots, tris, first_cap = [], [], None
+        for k, (px, py, joined, cap) in enumerate(points):
+            alone = not joined and (k + 1 == len(points) or not points[k + 1][2])
+            if cap:
+                tris.append(f"M{px - 3.5:.1f},{py + 3:.1f} L{px:.1f},{py - 4:.1f} L{px + 3.5:.1f},{py + 3:.1f} Z")
+                first_cap = first_cap or (px, py)
+            elif alone or len(points) <= MARK_ALL:
+                dots.append(f"M{px - 2.4:.1f},{py:.1f} a2.4,2.4 0 1,0 4.8,0 a2.4,2.4 0 1,0 -4.8,0")
+        if dots:
+            marks.append(f'<path class="point" d="{" ".join(dots)}" fill="{colour}"><title>{escape(target)}</title></path>')
+        if tris:
+            what = cap_label(target) if cap_label else "≥ timeout"
+            marks.append(f'<path class="capped" d="{" ".join(tris)}" fill="#fff" stroke="{colour}" stroke-width="1.4">'
+                         f"<title>{escape(target)}: {escape(what)}</title></path>")
+        if first_cap is not None:
+            what = cap_label(target) if cap_label else "≥ timeout"
+            lx = min(first_cap[0] + 6, W - RIGHT - label_width(what))
+            for ly in (first_cap[1] + 16, first_cap[1] - 8, first_cap[1] + 30):
+                if TOP + 8 <= ly <= H - BOTTOM - 2 and boxes.fits(lx, ly, what):
+                    marks.append(f'<text x="{lx:.1f}" y="{ly:.1f}" class="cap-label">{escape(what)}</text>')
+                    break
     return Markup(
         f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
-        f'{"".join(grid)}{under}{"".join(lines)}{over}'
+        f'{"".join(grid)}{under}{_guides(guides, y, boxes)}{"".join(lines)}{"".join(marks)}{over}'
         f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{H - BOTTOM}" y2="{H - BOTTOM}" class="axis"/>'
         f"{_x_ticks(t0, t1, x)}</svg>"
     )
@@ -182,7 +290,6 @@ def run_strip(
 ) -> Markup:
     """The run on one axis: its phases, the fault windows and stop events."""
     t1 = max(t1, t0 + 1e-6)
-    h = 92
     plot_w = W - LEFT - RIGHT
 
     def x(t: float) -> float:
@@ -201,22 +308,28 @@ def run_strip(
             + (f'<text x="{a + 4:.1f}" y="26" class="phase-label">{escape(p.name)}</text>'
                if b - a > 7 * len(p.name) else "") + "</g>"
         )
-    shown = [(i, w, x(w.start), x(w.end if w.end is not None else t1))
-             for i, w in enumerate(windows, 1) if w.start is not None]
-    for (i, w, a, b), row in zip(shown, _label_rows([a for _, _, a, _ in shown]), strict=True):
-        # The strip has room for one row of labels; a crowded window keeps its tooltip.
-        text = f'<text x="{a + 4:.1f}" y="56" class="fault-label">fault {i}</text>' if row == 0 else ""
+    shown = [w for w in windows if w.start is not None]
+    spans = [(x(w.start or t0), x(w.end if w.end is not None else t1), fault_label(w.description)) for w in shown]
+    # Windows that overlap in time (or whose labels would) go on lanes of their own, each labelled.
+    places = place_labels(spans, STRIP_LANES, W - RIGHT, keep_bars=True)
+    lanes = max((p[0] + 1 for p in places if p is not None), default=1)
+    for w, (a, b, label), place in zip(shown, spans, places, strict=True):
+        lane = place[0] if place is not None else lanes - 1
+        top = 42 + 22 * lane
+        text = (f'<text x="{place[1]:.1f}" y="{top + 14}" class="fault-label">{escape(label)}</text>'
+                if place is not None else "")
         parts.append(
-            f'<g><title>{escape(f"fault {i}: {w.description}")}</title><rect x="{a:.1f}" y="42" '
+            f'<g class="fault"><title>{escape(w.description)}</title><rect x="{a:.1f}" y="{top}" '
             f'width="{max(b - a, 2):.1f}" height="20" fill="url(#sq-hatch)" stroke="{FAULT}"/>{text}</g>'
         )
-    _, over = _overlays([], stops, t0, t1, x, 14, 66)
-    ticks = _x_ticks(t0, t1, x).replace(f'y1="{H - BOTTOM}"', 'y1="70"').replace(
-        f'y2="{H - BOTTOM + 4}"', 'y2="74"').replace(f'y="{H - BOTTOM + 16}"', 'y="86"')
+    axis = 42 + 22 * lanes + 6
+    _, over = _overlays([], stops, t0, t1, x, 14, axis - 4)
+    ticks = _x_ticks(t0, t1, x).replace(f'y1="{H - BOTTOM}"', f'y1="{axis}"').replace(
+        f'y2="{H - BOTTOM + 4}"', f'y2="{axis + 4}"').replace(f'y="{H - BOTTOM + 16}"', f'y="{axis + 16}"')
     return Markup(
-        f'<svg class="chart strip" viewBox="0 0 {W} {h}" role="img" aria-label="run overview" '
+        f'<svg class="chart strip" viewBox="0 0 {W} {axis + 22}" role="img" aria-label="run overview" '
         f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}{over}'
-        f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="70" y2="70" class="axis"/>{ticks}</svg>'
+        f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{axis}" y2="{axis}" class="axis"/>{ticks}</svg>'
     )
 
 

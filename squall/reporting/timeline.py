@@ -3,7 +3,7 @@
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Final
@@ -22,17 +22,24 @@ OK: Final = 2
 STATUS: Final = 3
 LATENCY: Final = 4
 ERROR: Final = 5
+#: the error a sample carries when the sampler gave up waiting (its latency is then a lower bound)
+TIMEOUT: Final = "timeout"
 
 
 @dataclass(frozen=True)
 class Bucket:
-    """Requests of one target within [t0, t1): count, success rate and p95 latency."""
+    """Requests of one target within [t0, t1): count, success rate and p95 latency.
+
+    ``capped``: the p95 is a request the sampler gave up on (its own timeout), so the real latency was
+    at least that: a lower bound, not a measurement.
+    """
 
     t0: float
     t1: float
     count: int
     success_rate: float
     p95_ms: float | None
+    capped: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,12 @@ class SegmentStats:
     p99_ms: float | None
     max_ms: float | None
     outcomes: dict[str, int]
+    #: the lowest latency of a request the sampler timed out: latencies from here up are lower bounds
+    capped_from_ms: float | None = None
+
+    def is_lower_bound(self, value_ms: float | None) -> bool:
+        """True when a latency of this segment is only a lower bound (the sampler's timeout cut it)."""
+        return value_ms is not None and self.capped_from_ms is not None and value_ms >= self.capped_from_ms
 
 
 @dataclass
@@ -62,6 +75,11 @@ class Timeline:
     bucket_s: float
     buckets: dict[str, list[Bucket]] = field(default_factory=dict)
     segments: list[SegmentStats] = field(default_factory=list)
+    #: per target: the longest pause between two samples that still belongs to one line (a slow service
+    #: stretches the sampler's spacing up to its timeout; a longer silence is a real gap in the data)
+    join_s: dict[str, float] = field(default_factory=dict)
+    #: per target: the sampler's request timeout in ms, where the journal says it
+    timeout_ms: dict[str, float] = field(default_factory=dict)
 
 
 def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
@@ -70,6 +88,7 @@ def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
         s[ERROR] or (str(s[STATUS]) if s[STATUS] is not None else ("ok" if s[OK] else "failed")) for s in samples
     )
     ok = sum(1 for s in samples if s[OK])
+    capped = [s[LATENCY] for s in samples if s[ERROR] == TIMEOUT and s[LATENCY] is not None]
     return SegmentStats(
         target=target,
         segment=segment,
@@ -80,7 +99,20 @@ def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
         p99_ms=nearest_rank(latencies, 99),
         max_ms=latencies[-1] if latencies else None,
         outcomes=dict(outcomes.most_common()),
+        capped_from_ms=min(capped) if capped else None,
     )
+
+
+def _join_s(times: list[float], step: float, slowest_s: float) -> float:
+    """How long a silence between two samples may be and still be drawn as one line.
+
+    The sampler keeps one request in flight, so a slow service stretches its spacing up to interval +
+    timeout (``slowest_s``); three typical spacings, or that with a margin, is still one line, a longer
+    silence (sampling paused or stopped) is a gap.
+    """
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    typical = gaps[len(gaps) // 2] if gaps else 0.0
+    return max(3.0 * typical, 1.5 * step, 1.5 * slowest_s)
 
 
 def _merge(windows: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -113,8 +145,12 @@ def build(
     windows: Iterable[tuple[float, float | None]],
     interval_s: float | None = None,
     max_buckets: int = MAX_BUCKETS,
+    timeouts_s: Mapping[str, float] | None = None,
 ) -> Timeline | None:
-    """Bucket samples per target (at most ``max_buckets``) and compute exact segment statistics."""
+    """Bucket samples per target (at most ``max_buckets``) and compute exact segment statistics.
+
+    ``timeouts_s``: the sampler's request timeout per target, where known (it marks capped latencies).
+    """
     rows = sorted(samples, key=itemgetter(T))  # by time only: equal times keep their order
     if not rows:
         return None
@@ -145,16 +181,23 @@ def build(
             if not slot:
                 continue
             lat = sorted(s[LATENCY] for s in slot if s[LATENCY] is not None)
+            p95 = nearest_rank(lat, 95)
             buckets.append(
                 Bucket(
                     t0=start + i * step,
                     t1=start + (i + 1) * step,
                     count=len(slot),
                     success_rate=sum(1 for s in slot if s[OK]) / len(slot),
-                    p95_ms=nearest_rank(lat, 95),
+                    p95_ms=p95,
+                    capped=p95 is not None and any(
+                        s[ERROR] == TIMEOUT and s[LATENCY] is not None and s[LATENCY] <= p95 for s in slot),
                 )
             )
         timeline.buckets[target] = buckets
+        timeout = (timeouts_s or {}).get(target)
+        if timeout is not None:
+            timeline.timeout_ms[target] = timeout * 1000.0
+        timeline.join_s[target] = _join_s(times, step, (interval_s or 0.0) + (timeout or 0.0))
         for name, part in _segments(items, times, closed).items():
             timeline.segments.append(_stats(target, name, part))
     return timeline

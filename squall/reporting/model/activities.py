@@ -104,6 +104,14 @@ def activity(entry: Mapping[str, Any], phase: str, masker: Masker) -> Activity:
     status = str(entry.get("status") or "did not finish")
     output, lines = output_text(entry.get("output"), masker)
     error, trace = error_text(entry, masker)
+    result = as_dict(entry.get("output"))
+    if status == "succeeded" and "verifier" in result and result.get("ok") is False:
+        # Chaos Toolkit says "succeeded" because the probe call returned; the check it made failed.
+        inconclusive = result.get("verdict") == "inconclusive"
+        status = "inconclusive" if inconclusive else "failed"
+        summary = masker.text(fmt.compact(result.get("summary") or "", 400))
+        error = error or (f"the verifier could not decide: {summary}" if inconclusive
+                          else f"the verifier's check failed: {summary}")
     return Activity(
         name=masker.text(str(definition.get("name") or "(unnamed)")),
         type=str(definition.get("type") or "activity"),

@@ -26,25 +26,91 @@ def _value(key: str, value: Any, t0: float | None) -> str:
     return fmt.evidence_value(k, value)
 
 
+def _cell(key: str, value: Any, t0: float | None) -> str:
+    """One table cell or list item: a missing value is a dash, never ``null``."""
+    if value is None:
+        return "—"
+    if isinstance(value, list) and value and not any(isinstance(v, (Mapping, list)) for v in value):
+        return _list_text(key, value, t0)
+    if isinstance(value, (Mapping, list)):
+        return fmt.compact(value, 200) if value else "none"
+    return _value(key, value, t0)
+
+
+def _list_text(key: str, values: list[Any], t0: float | None) -> str:
+    """Scalars as readable text: runs of one value collapsed (``timeout ×3``), missing values as dashes."""
+    if all(v is None for v in values):
+        return f"none of {len(values)} recorded"
+    runs: list[list[Any]] = []
+    for v in values[:200]:
+        if runs and runs[-1][0] == v:
+            runs[-1][1] += 1
+        else:
+            runs.append([v, 1])
+    text = ", ".join(_cell(key, v, t0) + (f" ×{n}" if n > 1 else "") for v, n in runs)
+    return text + (f", … ({len(values)} values)" if len(values) > 200 else "")
+
+
+def _table(name: str, headers: list[str], rows: list[tuple[str, ...]], total: int) -> Evidence:
+    more = f"first {len(rows)} of {total}" if total > len(rows) else f"{total} row{'' if total == 1 else 's'}"
+    return Evidence(name, text=more, headers=tuple(fmt.label(h) for h in headers), rows=tuple(rows))
+
+
+def _parallel(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Lists of scalars that describe the same requests: same length, same name prefix (``client_statuses``,
+    ``client_latency_ms``) -> prefix: their keys. They read best as one table, a row per request."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for key, value in data.items():
+        if isinstance(value, list) and len(value) > 1 and "_" in str(key) and not any(
+                isinstance(v, (Mapping, list)) for v in value):
+            groups.setdefault((str(key).split("_", 1)[0], len(value)), []).append(str(key))
+    return {prefix: keys for (prefix, _), keys in groups.items() if len(keys) > 1}
+
+
 def _evidence(data: Any, masker: Masker, t0: float | None, depth: int = 0) -> tuple[Evidence, ...]:
+    data = as_dict(masker.value(data))
     items = []
-    for key, value in list(as_dict(masker.value(data)).items())[:MAX_EVIDENCE_ITEMS]:
+    joined = _parallel(data)
+    tabled = {k for keys in joined.values() for k in keys}
+    for key, value in list(data.items())[:MAX_EVIDENCE_ITEMS]:
         name = fmt.label(key)
-        if isinstance(value, Mapping) and value and depth < 2:
+        if key in tabled:
+            prefix = str(key).split("_", 1)[0]
+            keys = joined.pop(prefix, None)
+            if keys is None:
+                continue  # already shown in its group's table
+            columns = [data[k] for k in keys]
+            rows = [(str(i + 1), *(_cell(k, col[i], t0) for k, col in zip(keys, columns, strict=True)))
+                    for i in range(min(len(columns[0]), 500))]
+            items.append(_table(f"{prefix}, per request", ["#", *(k.split("_", 1)[1] for k in keys)],
+                                rows, len(columns[0])))
+        elif isinstance(value, Mapping) and value and depth < 2:
             items.append(Evidence(name, children=_evidence(value, masker, t0, depth + 1)))
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-            headers = tuple(dict.fromkeys(str(k) for v in value[:500] for k in v))
-            rows = tuple(
-                tuple(_value(h, v.get(h), t0) if h in v else "" for h in headers) for v in value[:500]
-            )
-            more = f"first 500 of {len(value)}" if len(value) > 500 else f"{len(value)} rows"
-            items.append(Evidence(name, text=more, headers=tuple(fmt.label(h) for h in headers), rows=rows))
+            headers = list(dict.fromkeys(str(k) for v in value[:500] for k in v))
+            rows = [tuple(_cell(h, v.get(h), t0) if h in v else "" for h in headers) for v in value[:500]]
+            items.append(_table(name, headers, rows, len(value)))
+        elif isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            # per request, a list of attempts (e.g. gaps, attempt events): one row per item, numbered by request
+            flat = [(i + 1, v) for i, inner in enumerate(value) for v in inner][:500]
+            if all(isinstance(v, Mapping) for _, v in flat):
+                headers = list(dict.fromkeys(str(k) for _, v in flat for k in v))
+                rows = [(str(i), *(_cell(h, v.get(h), t0) if h in v else "" for h in headers)) for i, v in flat]
+                items.append(_table(name, ["request", *headers], rows, sum(len(inner) for inner in value)))
+            else:
+                rows = [(str(i + 1), _list_text(str(key), list(inner), t0) if inner else "none")
+                        for i, inner in enumerate(value[:500])]
+                items.append(_table(name, ["request", "values"], rows, len(value)))
         elif isinstance(value, list) and value and all(num(v) is not None for v in value):
             shown = value[:60]
             text = ", ".join(_value(key, v, t0) for v in shown)
             if len(value) > len(shown):
                 text += f", … ({len(value)} values)"
             items.append(Evidence(name, text=text, numbers=tuple(float(v) for v in value[:200])))
+        elif isinstance(value, list) and value:
+            items.append(Evidence(name, text=_list_text(str(key), value, t0)))
+        elif isinstance(value, Mapping):
+            items.append(Evidence(name, text="none" if not value else fmt.compact(value, 400)))
         else:
             items.append(Evidence(name, text=_value(key, value, t0)))
     return tuple(items)
