@@ -59,6 +59,16 @@ def run_id() -> str:
     return value
 
 
+#: set (to 1) for runs against a system whose resilience mechanisms are switched off (`squall demo --fragile`);
+#: the control records such a run as fragile, and reports, the game-day index and history say so
+FRAGILE_ENV = "SQUALL_FRAGILE"
+
+
+def fragile() -> bool:
+    """True when this run targets a deliberately fragile system ($SQUALL_FRAGILE set by `squall demo --fragile`)."""
+    return os.environ.get(FRAGILE_ENV, "") not in ("", "0")
+
+
 def ledger_path(configuration: Mapping[str, Any] | None = None) -> Path:
     """Where the fault ledger lives: configuration ``squall_ledger``, else $SQUALL_LEDGER, else the XDG state dir."""
     value = (configuration or {}).get("squall_ledger") or os.environ.get(LEDGER_ENV)

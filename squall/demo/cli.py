@@ -67,6 +67,8 @@ def up(port: int, admin_port: int, fragile: bool) -> None:
             console.print(f"  log           {log_path}")
             if fragile:
                 console.print("  [yellow]fragile: timeouts, retries, breakers and fallbacks are OFF[/]")
+                console.print("  so that reports say so and history keeps these runs out of its baselines:"
+                              "  export SQUALL_FRAGILE=1")
             if (port, admin_port) != (8080, 8474):
                 console.print("  not the default ports: export these before `chaos run`:")
                 for key, value in system.environment().items():

@@ -21,6 +21,7 @@ from squall.demo.topology import DemoOptions, running
 from squall.errors import SquallError
 from squall.exitcodes import ExitCode
 from squall.gameday.model import ExperimentResult, GameDayResult
+from squall.reporting.formatting import duration
 
 EXPERIMENTS_DIR = Path(__file__).parent / "experiments"
 SUITE_PATH = EXPERIMENTS_DIR / "demo-suite.yaml"
@@ -99,7 +100,7 @@ def failing_mechanisms(experiments: Iterable[ExperimentResult]) -> dict[str, lis
 
 
 def _summary(console: Console, result: GameDayResult, fragile: bool) -> None:
-    table = Table(title=f"squall demo: {result.verdict}", title_justify="left")
+    table = Table(title=f"squall demo{' --fragile' if fragile else ''}: {result.verdict}", title_justify="left")
     table.add_column("experiment")
     table.add_column("verdict")
     table.add_column("time", justify="right")
@@ -112,7 +113,7 @@ def _summary(console: Console, result: GameDayResult, fragile: bool) -> None:
         else:
             detail = exp.title if exp.verdict == "passed" and exp.title else exp.reason
         style = _STYLE.get(exp.verdict, "")
-        table.add_row(exp.name, f"[{style}]{exp.verdict}[/]", f"{exp.duration_s:.1f} s", detail)
+        table.add_row(exp.name, f"[{style}]{exp.verdict}[/]", duration(exp.duration_s), detail)
     console.print(table)
     mechanisms = failing_mechanisms(result.experiments)
     if mechanisms:

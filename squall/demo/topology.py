@@ -24,6 +24,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from squall import config
 from squall.background import BackgroundLoop, start_app
 from squall.demo.checkout import CheckoutConfig, checkout_app
 from squall.demo.resilience import Mechanisms
@@ -57,6 +58,7 @@ class DemoSystem:
     proxies: dict[str, str]  # proxy name -> listen address
     pid_files: dict[str, Path]  # replica name -> pid file
     replicas: "dict[str, Replica]"
+    fragile: bool = False  # checkout's resilience mechanisms are switched off
 
     def environment(self) -> dict[str, str]:
         """The variables the bundled experiments read their configuration from."""
@@ -68,6 +70,8 @@ class DemoSystem:
         }
         for name, path in self.pid_files.items():
             env[f"SQUALL_DEMO_{name.upper().replace('-', '_')}_PIDFILE"] = str(path)
+        if self.fragile:
+            env[config.FRAGILE_ENV] = "1"  # the control marks these runs fragile
         return env
 
 
@@ -189,6 +193,7 @@ def running(options: DemoOptions) -> Iterator[DemoSystem]:
             proxies=listen,
             pid_files={n: r.pid_file for n, r in replicas.items()},
             replicas=replicas,
+            fragile=bool(options.mechanisms.switched_off()),
         )
 
 
