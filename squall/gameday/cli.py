@@ -123,11 +123,13 @@ def gate(files: tuple[Path, ...], min_score: float | None, junit_path: Path | No
               help="Folder holding history.sqlite, or a parent of suite report folders.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--experiments", is_flag=True, help="Show a row per experiment run, not per game day.")
-def history(suite_name: str | None, report_dir: Path, limit: int, experiments: bool) -> None:
+@click.option("--fragile", is_flag=True,
+              help="Include `squall demo --fragile` runs (left out by default: their mechanisms were switched off).")
+def history(suite_name: str | None, report_dir: Path, limit: int, experiments: bool, fragile: bool) -> None:
     """Show the last game days (or experiment runs): when, verdict, score, time, report."""
     from squall.gameday.history_table import history_table
 
-    table, found = history_table(report_dir, suite=suite_name, limit=limit, experiments=experiments)
+    table, found = history_table(report_dir, suite=suite_name, limit=limit, experiments=experiments, fragile=fragile)
     if not found:
         click.echo(f"no game-day history under {report_dir} (looked for history.sqlite)", err=True)
         return

@@ -29,7 +29,7 @@ def decide(
 ) -> tuple[ExitCode, SuiteVerdict, list[str]]:
     """The exit code, verdict and reasons of a game day (`min_score` overrides the suite's)."""
     threshold = min_score if min_score is not None else suite.min_score
-    everything_required = threshold is None and not any(e.required for e in suite.experiments)
+    required = required_names([(e.name, e.required) for e in suite.experiments], threshold)
     aborted = [r for r in results if r.verdict == "aborted"]
     inconclusive = [r for r in results if r.verdict == "inconclusive"]
     if aborted:
@@ -39,7 +39,7 @@ def decide(
     reasons = [
         f"{r.name}: required experiment failed — {r.reason}"
         for r in results
-        if r.verdict == "failed" and (r.required or everything_required)
+        if r.verdict == "failed" and r.name in required
     ]
     if threshold is not None and (score is None or score < threshold):
         shown = "n/a" if score is None else f"{score:.1f}"
@@ -50,3 +50,10 @@ def decide(
     note = f" ({', '.join(failed)} failed but is not required)" if failed else ""
     shown = "" if score is None else f", score {score:.1f}"
     return ExitCode.PASSED, "passed", [f"gate passed{shown}{note}"]
+
+
+def required_names(experiments: Sequence[tuple[str, bool]], min_score: float | None) -> set[str]:
+    """The experiments (name, marked required) that must pass: the marked ones, or all when nothing else gates."""
+    if min_score is None and not any(marked for _, marked in experiments):
+        return {name for name, _ in experiments}
+    return {name for name, marked in experiments if marked}

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS runs (
     verdict     TEXT NOT NULL,
     score       REAL,               -- NULL = not scored
     duration_s  REAL NOT NULL,
-    report_path TEXT
+    report_path TEXT,
+    fragile     INTEGER NOT NULL DEFAULT 0  -- 1: a `squall demo --fragile` run, never a baseline
 );
 CREATE INDEX IF NOT EXISTS runs_suite ON runs (suite, stamp);
 """
@@ -39,6 +40,10 @@ class Row:
     score: float | None
     duration_s: float
     report_path: str | None
+    fragile: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fragile", bool(self.fragile))  # SQLite hands back 0 / 1
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class History:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=30)) as conn:
             conn.executescript(_SCHEMA)
+            if "fragile" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
+                conn.execute("ALTER TABLE runs ADD COLUMN fragile INTEGER NOT NULL DEFAULT 0")  # an older history
             with conn:
                 yield conn
 
@@ -87,26 +94,34 @@ class History:
         """Append rows in one transaction."""
         with self._db() as conn:
             conn.executemany(
-                "INSERT INTO runs (stamp, started, kind, suite, experiment, verdict, score, duration_s, report_path)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (stamp, started, kind, suite, experiment, verdict, score, duration_s, report_path,"
+                " fragile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.stamp, r.started, r.kind, r.suite, r.experiment, r.verdict, r.score, r.duration_s, r.report_path)
+                    (r.stamp, r.started, r.kind, r.suite, r.experiment, r.verdict, r.score, r.duration_s, r.report_path,
+                     int(r.fragile))
                     for r in rows
                 ],
             )
 
-    def rows(self, *, suite: str | None = None, kind: str | None = None, limit: int = 50) -> list[Row]:
-        """The newest rows first, optionally of one suite and kind."""
+    def rows(
+        self, *, suite: str | None = None, kind: str | None = None, limit: int = 50, fragile: bool | None = None,
+    ) -> list[Row]:
+        """The newest rows first, optionally of one suite and kind; ``fragile=False`` leaves fragile runs out."""
         if not self.path.exists():
             return []
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if suite is not None:
             where.append("suite = ?")
             args.append(suite)
         if kind is not None:
             where.append("kind = ?")
             args.append(kind)
-        sql = "SELECT stamp, started, kind, suite, experiment, verdict, score, duration_s, report_path FROM runs"
+        if fragile is not None:
+            where.append("fragile = ?")
+            args.append(int(fragile))
+        sql = ("SELECT stamp, started, kind, suite, experiment, verdict, score, duration_s, report_path, fragile"
+               " FROM runs")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY started DESC, id DESC LIMIT ?"
@@ -114,12 +129,13 @@ class History:
             return [Row(*rec) for rec in conn.execute(sql, (*args, limit))]
 
     def previous_stamp(self, suite: str, before: str) -> str | None:
-        """The stamp of the suite's last game day before `before`."""
+        """The stamp of the suite's last game day before `before` (a fragile one is never the baseline)."""
         if not self.path.exists():
             return None
         with self._db() as conn:
             rec = conn.execute(
-                "SELECT stamp FROM runs WHERE suite = ? AND kind = 'suite' AND stamp < ? ORDER BY stamp DESC LIMIT 1",
+                "SELECT stamp FROM runs WHERE suite = ? AND kind = 'suite' AND stamp < ? AND fragile = 0"
+                " ORDER BY stamp DESC LIMIT 1",
                 (suite, before),
             ).fetchone()
         return rec[0] if rec else None

@@ -19,21 +19,31 @@ def history_files(folder: Path) -> list[Path]:
     return found
 
 
-def history_rows(folder: Path, *, suite: str | None, limit: int, experiments: bool) -> list[Row]:
-    """The newest rows of every history under `folder`."""
+def history_rows(
+    folder: Path, *, suite: str | None, limit: int, experiments: bool, fragile: bool = False,
+) -> list[Row]:
+    """The newest rows of every history under `folder`; `squall demo --fragile` runs only if `fragile`."""
     rows: list[Row] = []
     for path in history_files(folder):
-        rows += History(path).rows(suite=suite, kind="experiment" if experiments else "suite", limit=limit)
+        rows += History(path).rows(suite=suite, kind="experiment" if experiments else "suite", limit=limit,
+                                   fragile=None if fragile else False)
     rows.sort(key=lambda r: r.started, reverse=True)
     return rows[:limit]
 
 
-def history_table(folder: Path, *, suite: str | None, limit: int, experiments: bool) -> tuple[Table, bool]:
-    """A table of the last runs, and whether any history was found at all."""
+def history_table(
+    folder: Path, *, suite: str | None, limit: int, experiments: bool, fragile: bool = False,
+) -> tuple[Table, bool]:
+    """A table of the last runs (fragile demo runs only if asked for), and whether any history was found at all."""
     found = bool(history_files(folder))
-    rows = history_rows(folder, suite=suite, limit=limit, experiments=experiments)
+    rows = history_rows(folder, suite=suite, limit=limit, experiments=experiments, fragile=fragile)
     title = "squall game days" + (f" of {suite}" if suite else "")
     table = Table(title=title)
+    if not fragile:
+        every = history_rows(folder, suite=suite, limit=limit, experiments=experiments, fragile=True)
+        hidden = sum(1 for r in every if r.fragile)
+        if hidden:
+            table.caption = f"{hidden} `squall demo --fragile` run(s) left out; --fragile shows them"
     table.add_column("when")
     table.add_column("suite")
     if experiments:
@@ -46,7 +56,7 @@ def history_table(folder: Path, *, suite: str | None, limit: int, experiments: b
         when = datetime.fromtimestamp(r.started).astimezone().strftime("%Y-%m-%d %H:%M")
         cells = [when, r.suite] + ([r.experiment or ""] if experiments else [])
         cells += [
-            f"[{_STYLE.get(r.verdict, 'white')}]{r.verdict}[/]",
+            f"[{_STYLE.get(r.verdict, 'white')}]{r.verdict}[/]" + (" [yellow](fragile)[/]" if r.fragile else ""),
             "n/a" if r.score is None else f"{r.score:.1f}",
             f"{r.duration_s:.1f} s",
             r.report_path or "",

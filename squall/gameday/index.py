@@ -6,10 +6,12 @@ from pathlib import Path
 
 import jinja2
 
+from squall.gameday.decide import required_names
 from squall.gameday.history import History
 from squall.gameday.index_template import INDEX_HTML
 from squall.gameday.model import GameDayResult
-from squall.gameday.score import points_lost
+from squall.outcome import points_lost
+from squall.reporting.formatting import duration
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 _TEMPLATE = _ENV.from_string(INDEX_HTML)
@@ -26,9 +28,13 @@ def render_index(result: GameDayResult, history: History, *, at: Path) -> str:
         links[e.name] = items
     total_weight = sum(e.weight for e in result.experiments if e.score is not None)
     lost = [p for e in result.experiments for p in points_lost(e.name, e.verdict, e.checks, e.weight, total_weight)]
-    suite_rows = history.rows(suite=result.suite, kind="suite", limit=30)
+    # Fragile demo runs are no trend: only this game day's own row, if it is one, stays in.
+    suite_rows = [row for row in history.rows(suite=result.suite, kind="suite", limit=60)
+                  if not row.fragile or row.stamp == result.stamp][:30]
     return _TEMPLATE.render(
         r=result,
+        required=required_names([(e.name, e.required) for e in result.experiments], result.min_score),
+        duration=duration,
         started=datetime.fromtimestamp(result.started, UTC).strftime("%Y-%m-%d %H:%M:%S"),
         links=links,
         lost=lost,

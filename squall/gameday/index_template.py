@@ -5,7 +5,7 @@ INDEX_HTML = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ r.suite }} — game day {{ r.stamp }} — {{ r.verdict }}</title>
+<title>{{ r.suite }} — game day {{ r.stamp }} — {{ r.verdict }}{% if r.fragile %} (fragile){% endif %}</title>
 <style>
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1d2330}
 h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.2rem}
@@ -16,12 +16,14 @@ table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{text-align:left;p
 th{background:#f5f6fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .tag{font-size:.78rem;padding:.1rem .45rem;border-radius:.3rem;color:#fff}
 .up{color:#1f8a4c}.down{color:#c0392b}ul{padding-left:1.2rem}
+.fragile{background:#b7791f}.note{background:#fff8e6;border-left:4px solid #b7791f;padding:.5rem .8rem}
 svg text{font-size:10px;fill:#667}
 </style>
 </head>
 <body>
-<p class="muted">squall game day · suite <strong>{{ r.suite }}</strong> · {{ started }} UTC · {{ "%.1f"|format(r.duration_s) }} s</p>
-<h1><span class="verdict {{ r.verdict }}">{{ r.verdict }}</span> exit code {{ r.exit_code|int }}</h1>
+<p class="muted">squall game day · suite <strong>{{ r.suite }}</strong> · {{ started }} UTC · {{ duration(r.duration_s) }}</p>
+<h1><span class="verdict {{ r.verdict }}">{{ r.verdict }}</span>{% if r.fragile %} <span class="verdict fragile" id="fragile">fragile</span>{% endif %} exit code {{ r.exit_code|int }}</h1>
+{% if r.fragile %}<p class="note">A <strong>fragile</strong> run: <code>squall demo --fragile</code> switched checkout's timeouts, retries, circuit breakers and fallbacks off, so this is what the faults do without them. It is left out of the trend and is never the baseline of "what changed" (<code>squall history --fragile</code> lists it).</p>{% endif %}
 <div class="score" id="score">{% if r.score is none %}n/a{% else %}{{ "%.1f"|format(r.score) }}{% endif %}<span class="muted" style="font-size:1rem"> / 100 resilience score{% if r.min_score is not none %} (minimum {{ "%g"|format(r.min_score) }}){% endif %}</span></div>
 <ul id="reasons">{% for reason in r.reasons %}<li>{{ reason }}</li>{% endfor %}</ul>
 {% if r.problems %}<h2>Problems — nothing was run or injected</h2><ul>{% for p in r.problems %}<li>{{ p }}</li>{% endfor %}</ul>{% endif %}
@@ -34,11 +36,12 @@ svg text{font-size:10px;fill:#667}
 <tr data-experiment="{{ e.name }}"><td><strong>{{ e.name }}</strong>{% if e.title %}<br><span class="muted">{{ e.title }}</span>{% endif %}</td>
 <td><span class="tag {{ e.verdict }}">{{ e.verdict }}</span></td>
 <td class="num">{% if e.score is none %}n/a{% else %}{{ "%.0f"|format(e.score) }}{% endif %}</td>
-<td class="num">{{ "%g"|format(e.weight) }}</td><td>{{ "yes" if e.required else "no" }}</td>
-<td class="num">{{ "%.1f"|format(e.duration_s) }} s</td><td>{{ e.reason }}</td>
+<td class="num">{{ "%g"|format(e.weight) }}</td><td class="required">{{ "yes" if e.name in required else "no" }}</td>
+<td class="num">{{ duration(e.duration_s) }}</td><td>{{ e.reason }}</td>
 <td>{% for kind, href in links[e.name] %}<a href="{{ href }}">{{ kind }}</a> {% endfor %}</td></tr>
 {% endfor %}
 </table>
+{% if r.min_score is none and required|length == r.experiments|length and not (r.experiments|selectattr("required")|list) %}<p class="muted">The suite sets no minimum score and marks no experiment required, so every experiment is required.</p>{% endif %}
 {% endif %}
 
 {% if lost %}
@@ -71,8 +74,8 @@ svg text{font-size:10px;fill:#667}
 {% if recent %}
 <h2>Recent game days</h2>
 <table id="history"><tr><th>when (stamp)</th><th>verdict</th><th>score</th><th>time</th></tr>
-{% for row in recent %}<tr><td>{{ row.stamp }}</td><td><span class="tag {{ row.verdict }}">{{ row.verdict }}</span></td>
-<td class="num">{% if row.score is none %}n/a{% else %}{{ "%.1f"|format(row.score) }}{% endif %}</td><td class="num">{{ "%.1f"|format(row.duration_s) }} s</td></tr>{% endfor %}
+{% for row in recent %}<tr><td>{{ row.stamp }}</td><td><span class="tag {{ row.verdict }}">{{ row.verdict }}</span>{% if row.fragile %} <span class="tag fragile">fragile</span>{% endif %}</td>
+<td class="num">{% if row.score is none %}n/a{% else %}{{ "%.1f"|format(row.score) }}{% endif %}</td><td class="num">{{ duration(row.duration_s) }}</td></tr>{% endfor %}
 </table>
 {% endif %}
 <p class="muted">Score: passed 100; failed 50 × (checks held / checks); aborted 0; inconclusive not scored. Suite score = Σ(weight × score) / Σ weight.</p>

@@ -27,11 +27,11 @@ def finish(result: GameDayResult, suite: Suite, base: Path, say: Callable[..., A
     )
     rows = [
         Row(result.stamp, result.started, "experiment", suite.name, e.name, e.verdict, e.score, e.duration_s,
-            str(e.report_paths.get("html") or e.report_dir))
+            str(e.report_paths.get("html") or e.report_dir), e.fragile)
         for e in result.experiments
     ]
     history.append([*rows, Row(result.stamp, result.started, "suite", suite.name, None, result.verdict,
-                               result.score, result.duration_s, str(result.run_dir / "index.html"))])
+                               result.score, result.duration_s, str(result.run_dir / "index.html"), result.fragile)])
     write_outputs(result)
     write_index(result, history, base)
     append_step_summary(result.summary_md)
