@@ -13,13 +13,14 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from truth_cells import Cell
-from truth_service import make_backend, make_frontend
+from truth_service import Mechanisms, make_backend, make_frontend
 
 import squall.verify
 from squall import config
@@ -122,33 +123,50 @@ def assert_clean(client: ToxiproxyClient) -> None:
         assert client.toxics(name) == [], f"toxics left on {name}: {client.toxics(name)}"
 
 
+@dataclass(frozen=True)
+class Running:
+    """The system of one run: the frontend's URLs, the proxy's API and the configuration activities get."""
+
+    front: str  # the endpoint users call
+    base: str  # the frontend's base URL (for /debug/calls)
+    client: ToxiproxyClient
+    cfg: dict[str, Any]
+
+
+@contextmanager
+def running_system(mechanisms: Mechanisms) -> Iterator[Running]:
+    """Backend behind the embedded proxy (proxy "inventory"), frontend in front of it; all on ephemeral ports."""
+    with serve_app(make_backend) as backend, run_in_thread() as proxy, ToxiproxyClient(proxy.url) as client:
+        listen = client.create_proxy(PROXY, "127.0.0.1:0", backend.removeprefix("http://"))["listen"]
+        with serve_app(lambda: make_frontend(f"http://{listen}", mechanisms)) as base:
+            front = f"{base}/api/item/42"
+            _wait_healthy(front)
+            yield Running(front, base, client, {"toxiproxy_url": proxy.url})
+
+
 def run_cell(cell: Cell) -> Outcome:
     """One run of a cell on fresh servers, with the control's sampler running throughout."""
     os.environ[config.RUN_ID_ENV] = uuid.uuid4().hex[:12]  # one run id per run, as the control sets it
     started = time.monotonic()
-    with serve_app(make_backend) as backend, run_in_thread() as proxy, ToxiproxyClient(proxy.url) as client:
-        listen = client.create_proxy(PROXY, "127.0.0.1:0", backend.removeprefix("http://"))["listen"]
-        cfg = {"toxiproxy_url": proxy.url}
-        with serve_app(lambda: make_frontend(f"http://{listen}", cell.mechanisms)) as front_base:
-            front = f"{front_base}/api/item/42"
-            _wait_healthy(front)
-            timeline = Timeline([SliTarget("catalogue", front, interval_s=0.5, timeout_s=0.5)], max_samples=10_000)
-            timeline.start()
-            try:
-                getattr(actions, cell.fault)(proxy=PROXY, configuration=cfg, **cell.fault_args)
-                if cell.heal_first:
-                    _load(front, cell.hold_s)
-                    actions.heal(proxy=PROXY, configuration=cfg)
-                    time.sleep(cell.settle_s)
-                try:
-                    result, dropped = _call_verifier(cell, front, cfg)
-                    verdict, summary = verdict_of(result), str(result.get("summary"))
-                except Exception as exc:  # noqa: BLE001 - a crashed verifier is a wrong answer, shown in the matrix
-                    verdict, summary, dropped = "error", f"{type(exc).__name__}: {exc}", ()
-            finally:
+    with running_system(cell.mechanisms) as system:
+        front, cfg, client = system.front, system.cfg, system.client
+        timeline = Timeline([SliTarget("catalogue", front, interval_s=0.5, timeout_s=0.5)], max_samples=10_000)
+        timeline.start()
+        try:
+            getattr(actions, cell.fault)(proxy=PROXY, configuration=cfg, **cell.fault_args)
+            if cell.heal_first:
+                _load(front, cell.hold_s)
                 actions.heal(proxy=PROXY, configuration=cfg)
-                timeline.stop()
-            assert_clean(client)
+                time.sleep(cell.settle_s)
+            try:
+                result, dropped = _call_verifier(cell, front, cfg)
+                verdict, summary = verdict_of(result), str(result.get("summary"))
+            except Exception as exc:  # noqa: BLE001 - a crashed verifier is a wrong answer, shown in the matrix
+                verdict, summary, dropped = "error", f"{type(exc).__name__}: {exc}", ()
+        finally:
+            actions.heal(proxy=PROXY, configuration=cfg)
+            timeline.stop()
+        assert_clean(client)
     judgement, allowed = judge(cell, verdict)
     return Outcome(cell.name, cell.truth, verdict, judgement, allowed, summary, round(time.monotonic() - started, 2),
                    dropped)

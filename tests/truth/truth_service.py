@@ -17,6 +17,7 @@ import os
 import random
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -120,6 +121,8 @@ class Frontend:
         self._checker: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
         self.popular: dict[str, object] | None = None
+        #: its own record of recent client requests and the backend attempts each made (GET /debug/calls)
+        self.calls: deque[dict[str, object]] = deque(maxlen=2000)
         self.session: aiohttp.ClientSession | None = None
 
     def _wait(self, attempt: int, error: BackendError) -> float:
@@ -131,27 +134,34 @@ class Frontend:
             return self.m.backoff_s
         return 0.0
 
-    async def _attempt(self, path: str, headers: dict[str, str]) -> dict[str, object]:
+    async def _attempt(self, path: str, headers: dict[str, str], log: list[list[object]] | None = None) -> dict[str, object]:
         assert self.session is not None
         timeout = aiohttp.ClientTimeout(total=self.m.timeout_s)
+        entry: list[object] = [time.time(), None, "ok"]  # start, end, outcome
+        if log is not None:
+            log.append(entry)
         try:
             async with self.session.get(f"{self.backend_url}{path}", headers=headers, timeout=timeout) as r:
                 if r.status >= 400:
+                    entry[2] = f"status {r.status}"
                     ra = r.headers.get("Retry-After")
                     retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
                     raise BackendError(f"backend answered {r.status}", r.status, retry_after)
                 body: dict[str, object] = await r.json()
                 return body
         except (TimeoutError, aiohttp.ClientError) as exc:
+            entry[2] = type(exc).__name__
             raise BackendError(f"backend unreachable ({type(exc).__name__})") from exc
+        finally:
+            entry[1] = time.time()
 
-    async def call(self, path: str, incoming: Mapping[str, str]) -> dict[str, object]:
+    async def call(self, path: str, incoming: Mapping[str, str], log: list[list[object]] | None = None) -> dict[str, object]:
         """Call the backend with the configured retries; raise the last BackendError."""
         attempts = {"none": 1, "storm": self.m.storm_attempts}.get(self.m.retry, self.m.max_attempts)
         last = BackendError("no attempt made")
         for attempt in range(attempts):
             try:
-                return await self._attempt(path, outgoing_trace_headers(self.m.trace, incoming))
+                return await self._attempt(path, outgoing_trace_headers(self.m.trace, incoming), log)
             except BackendError as exc:
                 last = exc
                 if exc.status is not None and exc.status not in RETRYABLE:
@@ -203,12 +213,14 @@ class Frontend:
 
     async def item(self, request: web.Request) -> web.Response:
         """GET /api/item/{id}."""
+        attempts: list[list[object]] = []
+        self.calls.append({"request_id": request.headers.get("X-Request-Id"), "attempts": attempts})
         if self.ejected:
             return self._degraded(BackendError("backend ejected"))
         if not self.breaker.allow():
             return self._degraded(BackendError("circuit open"))
         try:
-            body = await self.call(f"/inventory/{request.match_info['id']}", request.headers)
+            body = await self.call(f"/inventory/{request.match_info['id']}", request.headers, attempts)
         except BackendError as exc:
             self.breaker.record(False)
             self._note(False)
@@ -216,6 +228,11 @@ class Frontend:
         self.breaker.record(True)
         self._note(True)
         return web.json_response({"item": body, "fallback": False})
+
+    async def debug_calls(self, request: web.Request) -> web.Response:
+        """GET /debug/calls[?request_id=X]: the service's own record of requests and their backend attempts."""
+        wanted = request.query.get("request_id")
+        return web.json_response([c for c in self.calls if wanted is None or c["request_id"] == wanted])
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """Open the client session on start-up; stop the health checker and close it on clean-up."""
@@ -236,6 +253,7 @@ def make_frontend(backend_url: str, mechanisms: Mechanisms) -> web.Application:
     frontend = Frontend(backend_url, mechanisms)
     app = web.Application()
     app.router.add_get("/api/item/{id}", frontend.item)
+    app.router.add_get("/debug/calls", frontend.debug_calls)
     app.cleanup_ctx.append(frontend.lifecycle)
     return app
 
@@ -244,7 +262,8 @@ def make_backend() -> web.Application:
     """The inventory backend: ``/inventory/{id}`` and ``/health``."""
 
     async def inventory(request: web.Request) -> web.Response:
-        return web.json_response({"id": request.match_info["id"], "stock": 7})
+        seen = {k: request.headers[k] for k in ("traceparent", "baggage", "X-Chaos-Run-Id") if k in request.headers}
+        return web.json_response({"id": request.match_info["id"], "stock": 7, "headers_seen": seen})
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
