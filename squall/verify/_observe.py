@@ -1,33 +1,63 @@
 """What verifiers observe: traffic they send themselves, and the dependency's side from the embedded proxy's stats.
 
-Each request a verifier sends carries its own ``X-Chaos-Run-Id`` value
-(``<run id>-<verifier>-<n>``). A service that forwards that header to its
-dependency (as trace headers are forwarded) lets the verifier attribute every
-dependency attempt to the client request that caused it; otherwise attempts
-are attributed by time (the request's start..end), and other traffic to the
-same dependency during the check is counted too.
+Each request a verifier sends carries W3C trace context with a fresh trace id
+(``squall.tracecontext``) and its own ``X-Chaos-Run-Id`` value
+(``<run id>-<verifier>-<hex>-<n>``). Dependency calls seen by the proxy are
+attributed to the request that caused them, in this order:
+
+1. **trace**: the call carries the trace id of one of this verifier's requests
+   (the service forwards ``traceparent``, as OpenTelemetry instrumentation does);
+2. **header**: the call carries one of this verifier's ``X-Chaos-Run-Id`` tags;
+3. **time**: neither arrived, so a call belongs to the request in flight when
+   it started. Calls carrying another trace id or tag (the control's sampler,
+   other users) are never this verifier's in any mode.
+
+Time attribution cannot tell this verifier's calls from anybody else's, so a
+verifier with a proxy **holds the control's SLI sampling** (``squall.quiet``)
+from before its first request; once the first request's calls show that trace
+or header attribution works, the hold is released (the circuit breaker keeps
+it for its whole run: it also counts connections, which carry no headers). In
+time mode, calls the verifier cannot explain by its own one-at-a-time requests
+(outside all of its request windows, or overlapping each other) make the
+result inconclusive: never a pass or a fail built on them.
+
+Connections the proxy records without any HTTP request head (``conn_events``
+with ``requests: 0`` and outcome reset / refused / timeout: e.g. reset_peer
+with timeout 0) are attempts too; they are attributed by time.
 """
 
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from squall import config
+from squall import config, quiet
 from squall.errors import ExperimentInvalid
 from squall.probes.proxy import fetch_stats
-from squall.probes.sli import Sample, classify_error, make_client, probe_once, status_ok
+from squall.probes.sli import Sample, classify_error, make_client, status_ok
+from squall.tracecontext import parse_traceparent, trace_headers
 
 #: slack around a request's window when attributing proxy events by time
 WINDOW_SLACK_S = 0.05
+#: before its first request a verifier with a proxy waits until the dependency has been quiet this long...
+QUIET_S = 0.25
+#: ... but at most this long
+QUIET_MAX_WAIT_S = 3.0
+#: connection outcomes that count as an attempt when no request head was seen on them
+FAILED_CONN_OUTCOMES = ("reset", "refused", "timeout")
+
+Verdict = Literal["passed", "failed", "inconclusive"]
+Mode = Literal["trace", "header", "time"]
 
 
-def result(verifier: str, ok: bool, summary: str, evidence: Mapping[str, Any]) -> dict[str, Any]:
-    """The verifier result shape of docs/internals.md."""
-    return {"verifier": verifier, "ok": bool(ok), "summary": summary, "evidence": dict(evidence)}
+def result(verifier: str, ok: bool | Verdict, summary: str, evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """The verifier result shape of docs/internals.md: ``ok`` is true only for ``verdict: passed``."""
+    verdict: Verdict = ("passed" if ok else "failed") if isinstance(ok, bool) else ok
+    return {"verifier": verifier, "ok": verdict == "passed", "verdict": verdict, "summary": summary,
+            "evidence": dict(evidence)}
 
 
 @dataclass
@@ -38,6 +68,7 @@ class Call:
     start: float
     end: float
     sample: Sample
+    trace_id: str = ""
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -55,12 +86,18 @@ def check_seconds(name: str, value: Any, maximum: float = 600) -> float:
     return float(value)
 
 
+def failed_attempt(e: Mapping[str, Any]) -> bool:
+    """An attempt that did not get a successful answer (error, no response, 429 or 5xx)."""
+    status = e.get("status")
+    return e.get("error") is not None or status is None or status == 429 or status >= 500
+
+
 class Observer:
-    """Sends tagged client requests and reads the dependency's attempts from the proxy stats."""
+    """Sends traced, tagged client requests and reads the dependency's attempts from the proxy stats."""
 
     def __init__(self, verifier: str, url: str, configuration: Mapping[str, Any] | None,
                  proxy: str | None = None, headers: Mapping[str, str] | None = None,
-                 expect_status: int | list | None = None) -> None:
+                 expect_status: int | list | None = None, hold: Literal["until-mode", "always"] = "until-mode") -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ExperimentInvalid(f'url "{url}" is not an http(s) URL (expected the service under test)')
         self.verifier, self.url, self.proxy = verifier, url, proxy
@@ -69,34 +106,58 @@ class Observer:
         self.api = config.toxiproxy_url(configuration)
         self.prefix = f"{config.run_id()}-{verifier}-{uuid.uuid4().hex[:4]}"
         self.calls: list[Call] = []
-        self.started = time.time()
+        self.mode: Mode | None = None
+        self.conn_records = False
+        self._hold_policy = hold
+        self._hold: quiet.Hold | None = None
         self._n = 0
         self._client = make_client()
         if proxy is not None:
             fetch_stats(self.api, proxy, since=time.time())  # unknown proxy / not embedded: fail before traffic
+            self._hold = quiet.hold(f"verifier {verifier} attributes dependency calls")
+            self.quiet_wait_s = self._wait_until_quiet()
+        self.started = time.time()
 
     def __enter__(self) -> "Observer":
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
         self._client.close()
 
-    def call(self, timeout_s: float) -> Call:
-        """Send one tagged request to the service and remember it."""
+    def release(self) -> None:
+        """Let the control's SLI sampling resume."""
+        if self._hold is not None:
+            self._hold.release()
+
+    def _wait_until_quiet(self) -> float:
+        """Wait (bounded) until no dependency call started or ran in the last QUIET_S: leftovers of earlier traffic."""
+        assert self.proxy is not None
+        begin = time.monotonic()
+        while time.monotonic() - begin < QUIET_MAX_WAIT_S:
+            now = time.time()
+            events = (fetch_stats(self.api, self.proxy, since=now - 60).get("http") or {}).get("events") or []
+            busy = [e for e in events if e.get("status") is None and e.get("error") is None]
+            last = max((float(e["ts"]) + (e.get("duration_ms") or 0) / 1000 for e in events), default=0.0)
+            if not busy and now - last >= QUIET_S:
+                break
+            time.sleep(0.05)
+        return round(time.monotonic() - begin, 3)
+
+    def _next(self) -> tuple[str, dict[str, str], str]:
         self._n += 1
         tag = f"{self.prefix}-{self._n}"
-        headers = {**self.headers, config.RUN_ID_HEADER: tag}
-        start = time.time()
-        s = probe_once(self._client, self.url, "GET", timeout_s, headers, self.expect_status)
-        c = Call(tag, start, time.time(), s)
-        self.calls.append(c)
-        return c
+        traced = trace_headers(tag)
+        parsed = parse_traceparent(traced["traceparent"])
+        return tag, {**self.headers, **traced}, parsed[0] if parsed else ""
+
+    def call(self, timeout_s: float) -> Call:
+        """Send one traced, tagged request to the service and remember it."""
+        return self.request(timeout_s)[0]
 
     def request(self, timeout_s: float) -> tuple[Call, httpx.Response | None]:
         """Like ``call`` but also return the response (for headers and body)."""
-        self._n += 1
-        tag = f"{self.prefix}-{self._n}"
-        headers = {**self.headers, config.RUN_ID_HEADER: tag}
+        tag, headers, trace_id = self._next()
         start = time.time()
         t0 = time.perf_counter()
         try:
@@ -107,36 +168,107 @@ class Observer:
         if response is not None:
             ok = status_ok(response.status_code, self.expect_status)
             s = Sample(start, ok, response.status_code, round((time.perf_counter() - t0) * 1000, 3), None)
-        c = Call(tag, start, time.time(), s)
+        c = Call(tag, start, time.time(), s, trace_id)
         self.calls.append(c)
+        if self.proxy is not None and self.mode is None and self._hold_policy == "until-mode":
+            self.attribute()
+            if self.mode in ("trace", "header"):
+                self.release()  # the calls carry this verifier's ids: the sampler's cannot be mistaken for them
         return c, response
 
     def attribute(self, since: float | None = None) -> dict[str, Any]:
-        """Fetch dependency events since `since` and attach them to calls; return the raw counts."""
+        """Fetch dependency events since `since` and attach them to calls; return how they were attributed."""
         assert self.proxy is not None
         stats = fetch_stats(self.api, self.proxy, since=since or self.started - WINDOW_SLACK_S)
-        events = list((stats.get("http") or {}).get("events") or [])
-        tagged = [e for e in events if str(e.get("run_id") or "").startswith(self.prefix)]
+        events = [e for e in (stats.get("http") or {}).get("events") or [] if isinstance(e, Mapping)]
+        conns = stats.get("conn_events")
+        self.conn_records = isinstance(conns, list)
+        by_trace = {c.trace_id: c for c in self.calls if c.trace_id}
         by_tag = {c.tag: c for c in self.calls}
         for c in self.calls:
             c.attempts = []
-        if tagged:
-            for e in tagged:
-                if e["run_id"] in by_tag:
-                    by_tag[e["run_id"]].attempts.append(e)
-            mode, counted = "header", tagged
-        else:
-            counted = []
-            for e in events:
+        traced = tagged = 0
+        untagged: list[dict[str, Any]] = []
+        for e in events:
+            owner = by_trace.get(str(e.get("trace_id") or ""))
+            if owner is not None:
+                traced += 1
+            else:
+                owner = by_tag.get(str(e.get("run_id") or ""))
+                tagged += owner is not None
+            if owner is not None:
+                owner.attempts.append({**e, "source": "http"})
+            elif not e.get("trace_id") and not e.get("run_id"):
+                untagged.append(dict(e))  # carries nobody's ids; another trace id or tag is simply not ours
+        mode: Mode = "trace" if traced else "header" if tagged else "time"
+        if self.mode is None or mode != "time":
+            self.mode = mode  # once ids arrived, a later look at a window without calls does not undo that
+        now = time.time()
+        unexplained: list[dict[str, Any]] = []
+        if mode == "time":
+            for e in untagged:
                 owner = _owner(self.calls, float(e["ts"]))
-                if owner is not None:
-                    owner.attempts.append(e)
-                    counted.append(e)
-            mode = "time-window"
+                if owner is not None and float(e["ts"]) >= self.started - WINDOW_SLACK_S:
+                    owner.attempts.append({**e, "source": "http"})
+                elif float(e["ts"]) >= self.started:
+                    unexplained.append(e)
+        conn_attempts = 0
+        for rec in conns if isinstance(conns, list) else []:
+            if not isinstance(rec, Mapping) or rec.get("requests") or rec.get("outcome") not in FAILED_CONN_OUTCOMES:
+                continue
+            ts = float(rec.get("ts") or 0)
+            if ts < self.started - WINDOW_SLACK_S:
+                continue
+            owner = _owner(self.calls, ts)
+            if owner is None:
+                unexplained.append({"ts": ts, "conn": rec.get("conn"), "error": rec.get("outcome")})
+                continue
+            end = rec.get("end")
+            duration = (float(end) - ts) * 1000 if isinstance(end, (int, float)) else None
+            owner.attempts.append({"ts": ts, "conn": rec.get("conn"), "status": None, "duration_ms": duration,
+                                   "injected": False, "error": rec.get("outcome"), "source": "conn"})
+            conn_attempts += 1
+        overlapping = 0
         for c in self.calls:
-            c.attempts.sort(key=lambda e: e["ts"])
-        return {"attribution": mode, "dependency_events": len(counted), "events_seen": len(events),
-                "connections": stats.get("connections", {})}
+            c.attempts.sort(key=lambda e: float(e["ts"]))
+            if mode == "time":
+                overlapping += sum(1 for a, b in zip(c.attempts, c.attempts[1:], strict=False)
+                                   if float(b["ts"]) < _end(a) - 0.001)
+        counts: dict[str, Any] = {
+            "attribution": mode, "attributed": sum(len(c.attempts) for c in self.calls),
+            "by_trace": traced, "by_header": tagged, "connection_attempts": conn_attempts,
+            "events_seen": len(events), "unexplained": len(unexplained) + overlapping,
+            "unexplained_events": [event_brief(e) for e in unexplained[:10]],
+            "overlapping_attempts": overlapping,
+            "untraced_events": len(untagged) if mode != "time" else 0,
+            "connection_records": self.conn_records,
+            "sampling_held": self._hold is not None and (self._hold.end is None or self._hold_policy == "always"),
+            "checked_at": round(now, 3),
+        }
+        if self._hold is not None:
+            counts["sampler_drained"] = self._hold.drained
+        return counts
+
+    def inconclusive_reason(self, counts: Mapping[str, Any]) -> str | None:
+        """Why a verdict built on these attributions would be a guess (None when it is not)."""
+        if counts.get("attribution") != "time" or not counts.get("unexplained"):
+            return None
+        parts = []
+        outside = counts["unexplained"] - counts.get("overlapping_attempts", 0)
+        if outside:
+            parts.append(f"{outside} dependency call(s) outside all of its requests")
+        if counts.get("overlapping_attempts"):
+            parts.append(f"{counts['overlapping_attempts']} call(s) overlapping another of the same request")
+        return (
+            "dependency traffic this verifier cannot explain by its own requests ("
+            + " and ".join(parts)
+            + "): the service forwards neither traceparent nor X-Chaos-Run-Id, so calls are attributed by time "
+            "and other traffic to the dependency would be counted as this service's"
+        )
+
+
+def _end(e: Mapping[str, Any]) -> float:
+    return float(e["ts"]) + float(e.get("duration_ms") or 0) / 1000.0
 
 
 def _owner(calls: list[Call], ts: float) -> Call | None:
@@ -151,4 +283,7 @@ def _owner(calls: list[Call], ts: float) -> Call | None:
 
 def event_brief(e: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a proxy event worth keeping as evidence."""
-    return {k: e.get(k) for k in ("ts", "status", "duration_ms", "injected", "error")}
+    out = {k: e.get(k) for k in ("ts", "status", "duration_ms", "injected", "error")}
+    if e.get("source") == "conn":
+        out["connection_only"] = True  # reset/refused before any request head arrived
+    return out

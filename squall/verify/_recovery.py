@@ -1,25 +1,44 @@
 """Verifier: after the fault is healed, the service's SLIs are back inside their objectives within T seconds."""
 
 import time
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from squall import config
+from squall import config, quiet
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
-from squall.ledger import Ledger
+from squall.ledger import Entry, Ledger
+from squall.percentiles import nearest_rank
 from squall.probes.sli import summarize
 from squall.verify._observe import Observer, check_count, check_seconds, result
 
 __all__ = ["recovery"]
 
 
-def _last_heal(configuration: dict | None, now: float, within_s: float) -> float | None:
-    """When this run's most recent fault was removed, if that was recent enough to measure from."""
-    struck = [e.struck_at for e in Ledger(config.ledger_path(configuration)).entries(config.run_id())
+def _last_heal(configuration: dict | None) -> Entry | None:
+    """This run's most recently removed fault (the heal), from the ledger."""
+    struck = [e for e in Ledger(config.ledger_path(configuration)).entries(config.run_id())
               if e.struck_at is not None and e.outcome != "failed-to-apply"]
-    latest = max(struck, default=None)
-    if latest is not None and now - within_s <= latest <= now:
-        return latest
-    return None
+    return max(struck, key=lambda e: e.struck_at or 0.0, default=None)
+
+
+def _inside(points: Sequence[quiet.SliPoint], min_success_rate: float, max_p95_ms: float | None) -> bool:
+    """Whether SLI samples meet the objectives (success rate, p95)."""
+    rate = sum(1 for p in points if p.ok) / len(points)
+    p95 = nearest_rank(sorted(p.latency_ms for p in points), 95)
+    return rate >= min_success_rate and (max_p95_ms is None or (p95 or 0) <= max_p95_ms)
+
+
+def _impact(url: str, fault: Entry, min_success_rate: float, max_p95_ms: float | None) -> dict[str, Any]:
+    """Did the fault push `url` outside the objectives? From the control's SLI samples during the fault window."""
+    points = quiet.sli_points(url, fault.applied_at, fault.struck_at or time.time())
+    if points is None:
+        return {"hurt": None, "why": "the squall control does not sample this URL, so the fault's effect is unknown"}
+    if not points:
+        return {"hurt": None, "why": "the control took no sample of this URL during the fault"}
+    hurt = not _inside(points, min_success_rate, max_p95_ms)
+    return {"hurt": hurt, "samples_during_fault": len(points),
+            "failed_during_fault": sum(1 for p in points if not p.ok)}
 
 
 @activity(role="verify")
@@ -32,21 +51,53 @@ def recovery(
     timeout_s: float = 2.0,
     headers: dict | None = None,
     configuration: dict | None = None,
+    measure_from: Literal["heal", "check"] = "heal",
+    expect_impact: bool = True,
 ) -> dict:
     """Check that after healing `url` is back inside its objectives within `within_s` seconds; report the time to recover.
 
     Sends windows of `window` requests until one meets `min_success_rate`
-    (and `max_p95_ms` if given). Time is measured from this run's latest
-    removed fault in the ledger (the heal), else from when the check started.
+    (and `max_p95_ms` if given). Time is measured from this run's latest heal
+    in the fault ledger (`measure_from: check` measures from the start of this
+    check instead, for faults squall does not heal, such as a killed process).
+    No heal recorded: inconclusive (there is no moment to measure from). The
+    heal longer ago than `within_s`: failed (recovery within it can no longer be
+    measured; put the check right after the heal). `expect_impact`: when the
+    squall control sampled `url` during the fault and it stayed inside the
+    objectives, nothing had to recover: inconclusive (set it false when a
+    fallback is meant to keep the SLIs inside, to check only that they are).
     """
     check_seconds("within_s", within_s, 3600)
     check_count("window", window, 1, 500)
     check_seconds("timeout_s", timeout_s)
     if isinstance(min_success_rate, bool) or not isinstance(min_success_rate, (int, float)) or not 0 <= min_success_rate <= 1:
         raise ExperimentInvalid(f"min_success_rate={min_success_rate!r} (expected a fraction from 0 to 1)")
+    if measure_from not in ("heal", "check"):
+        raise ExperimentInvalid(f'measure_from={measure_from!r} (expected "heal" or "check")')
     start = time.time()
-    reference = _last_heal(configuration, start, within_s)
-    origin = reference if reference is not None else start
+    evidence: dict[str, Any] = {"within_s": within_s, "min_success_rate": min_success_rate, "max_p95_ms": max_p95_ms}
+    heal = _last_heal(configuration) if measure_from == "heal" else None
+    if measure_from == "heal":
+        if heal is None or heal.struck_at is None:
+            evidence["measured_from"] = None
+            return result("recovery", "inconclusive", "no heal of this run is recorded in the fault ledger, so there "
+                          "is no moment to measure recovery from (measure_from: check measures from this check)", evidence)
+        origin, measured_from = heal.struck_at, f'the heal of "{heal.description}"'
+        evidence.update(measured_from="the latest heal in the ledger", heal={"fault": heal.description, "at": origin})
+        ago = start - origin
+        if ago > within_s:
+            evidence["heal_ago_s"] = round(ago, 3)
+            return result("recovery", False, f"the heal was {ago:.1f} s ago, longer than within_s={within_s:g} s; "
+                          "recovery can no longer be measured (check right after the heal)", evidence)
+        impact = _impact(url, heal, min_success_rate, max_p95_ms)
+        evidence["impact"] = impact
+        if impact["hurt"] is False and expect_impact:
+            return result("recovery", "inconclusive", f"the fault never pushed {url} outside its objectives "
+                          f"({impact['samples_during_fault']} samples by the control during it): nothing had to recover "
+                          "(expect_impact: false checks only that it is inside them)", evidence)
+    else:
+        origin, measured_from = start, "the start of the check"
+        evidence["measured_from"] = measured_from
     windows = []
     recovered_at = None
     with Observer("recovery", url, configuration, headers=headers) as obs:
@@ -59,11 +110,12 @@ def recovery(
             if meets:
                 recovered_at = samples[0].t
                 break
-    measured_from = "the latest heal in the ledger" if reference is not None else "the start of the check"
-    evidence = {"within_s": within_s, "measured_from": measured_from, "windows": windows[-30:],
-                "min_success_rate": min_success_rate, "max_p95_ms": max_p95_ms}
+    evidence["windows"] = windows[-30:]
     if recovered_at is None:
-        return result("recovery", False, f"not back inside objectives within {within_s} s of {measured_from}", evidence)
+        return result("recovery", False, f"not back inside objectives within {within_s:g} s of {measured_from}", evidence)
     ttr = round(max(0.0, recovered_at - origin), 3)
     evidence["time_to_recover_s"] = ttr
+    if heal is not None and evidence.get("impact", {}).get("hurt") is False:
+        return result("recovery", True, f"inside objectives throughout: the fault never pushed them out "
+                      f"(checked {ttr:.2f} s after {measured_from})", evidence)
     return result("recovery", True, f"back inside objectives {ttr:.2f} s after {measured_from}", evidence)

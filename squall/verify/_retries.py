@@ -1,23 +1,49 @@
-"""Verifier: the service retries a failing dependency — more attempts than requests, bounded, with backoff."""
+"""Verifier: the service retries a failing dependency — every failed request retried, bounded, with backoff."""
 
 from itertools import pairwise
 from typing import Any
 
 from squall.activity import activity
-from squall.errors import ExperimentInvalid
-from squall.verify._observe import Observer, check_count, check_seconds, event_brief, result
+from squall.errors import ExperimentInvalid, SquallError
+from squall.toxiproxy_client import ToxiproxyClient
+from squall.verify._observe import Call, Observer, check_count, check_seconds, event_brief, failed_attempt, result
 
 __all__ = ["retries"]
 
+#: a retry may come this much earlier than Retry-After asked and still count as honouring it (clock granularity)
+RETRY_AFTER_TOLERANCE = 0.95
 
-def _gaps(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Time from the end of each attempt to the start of the next one."""
-    out = []
-    for prev, nxt in pairwise(attempts):
-        prev_end = prev["ts"] + (prev.get("duration_ms") or 0) / 1000.0
-        out.append({"gap_s": round(nxt["ts"] - prev_end, 3), "after_status": prev.get("status"),
-                    "after_injected": bool(prev.get("injected"))})
-    return out
+
+def _gaps(attempts: list[dict[str, Any]]) -> list[float]:
+    """Seconds from the end of each attempt to the start of the next one, at full precision."""
+    return [float(b["ts"]) - (float(a["ts"]) + float(a.get("duration_ms") or 0) / 1000.0) for a, b in pairwise(attempts)]
+
+
+def _injected_retry_after(api: str, proxy: str) -> float | None:
+    """The Retry-After (s) the proxy's http_error toxic puts on its answers; None when none does (or unknown)."""
+    try:
+        with ToxiproxyClient(api, timeout_s=2.0) as client:
+            toxics = client.toxics(proxy)
+    except SquallError:
+        return None
+    values = [float((t.get("attributes") or {}).get("retry_after") or 0) for t in toxics if t.get("type") == "http_error"]
+    return max((v for v in values if v > 0), default=None)
+
+
+def _growth(gaps: list[float]) -> float:
+    """Last gap / first gap (infinite when the first retry was immediate and a later one waited)."""
+    first, last = gaps[0], gaps[-1]
+    if first <= 0:
+        return float("inf") if last > 0 else 1.0
+    return last / first
+
+
+def _retry_after_waits(call: Call, carries: bool) -> list[float]:
+    """For each injected answer carrying Retry-After that was followed by another attempt: the wait before it."""
+    if not carries:
+        return []
+    gaps = _gaps(call.attempts)
+    return [g for a, g in zip(call.attempts, gaps, strict=False) if a.get("injected") and a.get("status") in (429, 503)]
 
 
 @activity(role="verify")
@@ -31,56 +57,102 @@ def retries(
     timeout_s: float = 10.0,
     headers: dict | None = None,
     configuration: dict | None = None,
+    backoff_min_growth: float = 1.5,
 ) -> dict:
-    """Check that `url` retries its failing dependency behind `proxy`: more attempts than requests, at most `max_attempts_per_request` each.
+    """Check that `url` retries its failing dependency behind `proxy`: every request whose attempt failed is retried, at most `max_attempts_per_request` times.
 
     Run it while a fault makes the dependency fail (e.g. add_http_error or
     reset_peer). Sends `requests` requests one after another and reads each
-    attempt the dependency saw from the embedded proxy's stats.
-    `expect_backoff`: gaps between attempts of one request must grow.
-    `retry_after_s`: after an injected error carrying Retry-After, the next
-    attempt must wait at least this long (Retry-After honoured).
+    attempt the dependency saw from the embedded proxy's stats (HTTP requests,
+    and connections reset before a request head arrived). Judged per request.
+    `expect_backoff`: in each request with at least three attempts the last gap
+    between attempts is at least `backoff_min_growth` × the first.
+    `retry_after_s`: after each injected answer carrying Retry-After, the next
+    attempt waits at least this long (× 0.95).
+    Inconclusive when the mechanism cannot be observed (no attempt failed, no
+    request retried twice for backoff) or the traffic cannot be attributed.
     """
     check_count("requests", requests, 1, 100)
     check_count("max_attempts_per_request", max_attempts_per_request, 2, 100)
     check_seconds("timeout_s", timeout_s)
     if retry_after_s is not None and (isinstance(retry_after_s, bool) or not isinstance(retry_after_s, (int, float)) or retry_after_s <= 0):
         raise ExperimentInvalid(f"retry_after_s={retry_after_s!r} (expected a positive number of seconds, or leave it out)")
+    if isinstance(backoff_min_growth, bool) or not isinstance(backoff_min_growth, (int, float)) or not 1 <= backoff_min_growth <= 100:
+        raise ExperimentInvalid(f"backoff_min_growth={backoff_min_growth!r} (expected a ratio from 1 to 100, e.g. 1.5)")
     with Observer("retries", url, configuration, proxy, headers) as obs:
+        injected_ra = _injected_retry_after(obs.api, proxy)
         for _ in range(requests):
             obs.call(timeout_s)
         counts = obs.attribute()
-    per_request = [len(c.attempts) for c in obs.calls]
-    attempts = sum(per_request)
-    problems: list[str] = []
-    if attempts <= requests:
-        problems.append(f"the dependency saw {attempts} attempt(s) for {requests} request(s): no retries")
-    if max(per_request, default=0) > max_attempts_per_request:
-        problems.append(f"a request made {max(per_request)} attempts (> {max_attempts_per_request}: a retry storm)")
-    gaps = [_gaps(c.attempts) for c in obs.calls]
+    calls = obs.calls
+    per_request = [len(c.attempts) for c in calls]
+    reached = [i for i, c in enumerate(calls) if c.attempts]
+    failed_first = [i for i in reached if failed_attempt(calls[i].attempts[0])]
+    not_retried = [i + 1 for i in failed_first if len(calls[i].attempts) < 2]
+    storms = [(i + 1, n) for i, n in enumerate(per_request) if n > max_attempts_per_request]
+    gaps = [_gaps(c.attempts) for c in calls]
     evidence: dict[str, Any] = {
-        "requests": requests, "attempts": attempts, "attempts_per_request": per_request, **counts,
-        "client": [{"status": c.sample.status, "latency_ms": c.sample.latency_ms, "error": c.sample.error} for c in obs.calls],
-        "gaps": gaps,
-        "attempt_events": [[event_brief(e) for e in c.attempts] for c in obs.calls],
+        "requests": requests, "attempts": sum(per_request), "attempts_per_request": per_request,
+        "max_attempts_per_request": max_attempts_per_request, **counts,
+        "requests_not_retried": not_retried,
+        "client": [{"t": round(c.start, 3), "status": c.sample.status, "latency_ms": c.sample.latency_ms, "error": c.sample.error} for c in calls],
+        "gaps_s": [[round(g, 6) for g in gs] for gs in gaps],
+        "attempt_events": [[event_brief(e) for e in c.attempts] for c in calls],
     }
+    unsure: list[str] = []
+    problems: list[str] = []
+    why = obs.inconclusive_reason(counts)
+    if why:
+        unsure.append(why)
+    if not reached:
+        unsure.append(f"none of {requests} request(s) reached the dependency: retries not observable")
+    elif not failed_first:
+        unsure.append("no attempt failed (is the fault in place?): retries not observable")
+    if not_retried:
+        problems.append(f"request(s) {not_retried} of {requests} got a failed attempt and did not retry (attempts per request: {per_request})")
+    if storms:
+        problems.append("a retry storm: " + ", ".join(f"request {i} made {n} attempts" for i, n in storms)
+                        + f" (> {max_attempts_per_request})")
+    carries = retry_after_s is not None and injected_ra is not None
     if expect_backoff:
-        plain = [[g["gap_s"] for g in gs if not (retry_after_s and g["after_injected"])] for gs in gaps]
-        judged = [g for g in plain if len(g) >= 2]
+        plain = []
+        for c, gs in zip(calls, gaps, strict=True):
+            skip = {j for j, a in enumerate(c.attempts[:-1]) if carries and a.get("injected")}
+            plain.append([g for j, g in enumerate(gs) if j not in skip])
+        judged = [(i + 1, g) for i, g in enumerate(plain) if len(g) >= 2]
+        ratios = [(i, _growth(g)) for i, g in judged]
+        evidence["backoff"] = {"min_growth": backoff_min_growth,
+                               "per_request": [{"request": i, "gaps_s": [round(x, 6) for x in g],
+                                                "growth": round(r, 3) if r != float("inf") else "inf"}
+                                               for (i, g), (_, r) in zip(judged, ratios, strict=True)]}
+        evidence["backoff_gaps_s"] = [[round(x, 6) for x in g] for _, g in judged]  # as before: per judged request
+        flat = [(i, r) for i, r in ratios if r < backoff_min_growth]
         if not judged:
-            problems.append("backoff not observable: no request retried at least twice")
-        elif not all(g[-1] > g[0] for g in judged):
-            problems.append(f"gaps between attempts do not grow (no backoff): {judged}")
-        evidence["backoff_gaps_s"] = judged
-    if retry_after_s:
-        after = [g["gap_s"] for gs in gaps for g in gs if g["after_injected"] and g["after_status"] in (429, 503)]
-        if not after:
-            problems.append("Retry-After not observable: no retry followed an injected 429/503")
-        elif min(after) < retry_after_s * 0.95:
-            problems.append(f"retried {min(after):.2f} s after a Retry-After of {retry_after_s} s (not honoured)")
-        evidence["gaps_after_retry_after_s"] = after
+            unsure.append("backoff not observable: no request retried at least twice")
+        elif flat:
+            problems.append("gaps between attempts do not grow (no backoff): "
+                            + ", ".join(f"request {i}: last gap {r:.2f}× the first" for i, r in flat)
+                            + f" (expected ≥ {backoff_min_growth}×)")
+    if retry_after_s is not None:
+        waits = [(i + 1, w) for i, c in enumerate(calls) for w in _retry_after_waits(c, carries)]
+        evidence["retry_after"] = {"expected_s": retry_after_s, "injected_s": injected_ra,
+                                   "waits_s": [[i, round(w, 6)] for i, w in waits]}
+        evidence["gaps_after_retry_after_s"] = [round(w, 6) for _, w in waits]
+        early = [(i, w) for i, w in waits if w < retry_after_s * RETRY_AFTER_TOLERANCE]
+        if injected_ra is None:
+            unsure.append("Retry-After not observable: the proxy's faults put no Retry-After on their answers")
+        elif not waits:
+            unsure.append("Retry-After not observable: no retry followed an injected answer carrying Retry-After")
+        elif early:
+            problems.append("Retry-After not honoured: " + ", ".join(f"request {i} retried {w:.3f} s after" for i, w in early)
+                            + f" an answer with Retry-After {retry_after_s:g} s")
+    if unsure and (why or not problems):
+        return result("retries", "inconclusive", "; ".join(unsure), evidence)
     if problems:
         return result("retries", False, "; ".join(problems), evidence)
-    extra = " with growing backoff" if expect_backoff else ""
-    extra += f", honouring Retry-After {retry_after_s} s" if retry_after_s else ""
-    return result("retries", True, f"{attempts} dependency attempts for {requests} requests (max {max(per_request)} each){extra}", evidence)
+    retried = sum(1 for n in per_request if n >= 2)
+    extra = f" with backoff growing ≥ {backoff_min_growth}×" if expect_backoff else ""
+    extra += f", honouring Retry-After {retry_after_s:g} s" if retry_after_s else ""
+    return result("retries", True,
+                  f"every request with a failed attempt retried ({retried} of {requests}; attempts per request "
+                  f"{per_request}, at most {max(per_request)}){extra}", evidence)
