@@ -282,8 +282,8 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
     if bad_url is not None:
         emitter(("configuration", "toxiproxy_url"))(bad_url)
     elif uses_toxiproxy and not offline:
-        for at, message in toxiproxy_problems(doc, configuration):
-            emitter(at)(message)
+        for at, activity, message in toxiproxy_problems(doc, configuration):
+            emitter(at, activity)(message)
     return problems
 
 

@@ -32,8 +32,8 @@ def _activities(doc: Mapping[str, Any]) -> Iterator[tuple[KeyPath, Mapping[str, 
                     yield base + (i,), item
 
 
-def proxy_references(doc: Any, configuration: Mapping[str, Any]) -> list[tuple[KeyPath, str, bool]]:
-    """(key path of the activity, proxy name, True if it creates the proxy) in run order."""
+def proxy_references(doc: Any, configuration: Mapping[str, Any]) -> list[tuple[KeyPath, str, bool, str | None]]:
+    """(key path of the argument, proxy name, True if it creates the proxy, activity name) in run order."""
     if not isinstance(doc, Mapping):
         return []
     from chaoslib import substitute
@@ -53,7 +53,9 @@ def proxy_references(doc: Any, configuration: Mapping[str, Any]) -> list[tuple[K
         except Exception:  # noqa: BLE001 - an odd value is the argument checks' business, not this one's
             continue
         if isinstance(name, str) and name and "${" not in name:
-            refs.append((path + ("provider", "arguments", key), name, creates))
+            activity_name = activity.get("name")
+            refs.append((path + ("provider", "arguments", key), name, creates,
+                         activity_name if isinstance(activity_name, str) else None))
     return refs
 
 
@@ -64,26 +66,26 @@ def _expected(name: str, existing: Iterable[str]) -> str:
 
 
 def missing_proxies(doc: Any, configuration: Mapping[str, Any], existing: Iterable[str],
-                    url: str) -> list[tuple[KeyPath, str]]:
-    """(key path, message) for each proxy an activity names that will not be there when it runs."""
+                    url: str) -> list[tuple[KeyPath, str | None, str]]:
+    """(key path, activity name, message) for each proxy an activity names that will not be there when it runs."""
     existing = set(existing)
     created: set[str] = set()
     out = []
     refs = proxy_references(doc, configuration)
-    for path, name, creates in refs:
+    for path, name, creates, activity in refs:
         if creates:
             created.add(name)
             continue
         if name in existing or name in created:
             continue
-        later = any(c and n == name for _, n, c in refs)
+        later = any(c and n == name for _, n, c, _ in refs)
         hint = " (create_proxy makes it only later in the experiment)" if later else ""
-        out.append((path, f'unknown proxy "{name}" at {config.redact_url(url)}{hint} (expected one of: '
+        out.append((path, activity, f'unknown proxy "{name}" at {config.redact_url(url)}{hint} (expected one of: '
                           f"{_expected(name, existing | created)}, or a proxy made earlier by create_proxy)"))
     return out
 
 
-def toxiproxy_problems(doc: Any, configuration: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
+def toxiproxy_problems(doc: Any, configuration: Mapping[str, Any]) -> list[tuple[KeyPath, str | None, str]]:
     """Ask the experiment's Toxiproxy: does it answer, and does it have every proxy the experiment names?"""
     from squall.errors import SquallError
     from squall.toxiproxy_client import ToxiproxyClient
@@ -92,11 +94,11 @@ def toxiproxy_problems(doc: Any, configuration: Mapping[str, Any]) -> list[tuple
     url = config.toxiproxy_url(configuration)
     bad = url_problem(url, "the Toxiproxy URL (from $TOXIPROXY_URL)")
     if bad is not None:
-        return [(("configuration", "toxiproxy_url"), bad)]
+        return [(("configuration", "toxiproxy_url"), None, bad)]
     try:
         with ToxiproxyClient(url, timeout_s=3.0) as client:
             client.version()
             names = client.proxies()
     except SquallError as exc:
-        return [(("configuration", "toxiproxy_url"), f"toxiproxy_url does not answer: {exc} (or use --offline)")]
+        return [(("configuration", "toxiproxy_url"), None, f"toxiproxy_url does not answer: {exc} (or use --offline)")]
     return missing_proxies(doc, configuration, names, client.display_url)

@@ -55,3 +55,27 @@ def test_cleanup_dry_run_changes_nothing(tmp_path: Path) -> None:
     assert out.returncode == 0
     assert "would remove: left behind [run r9, mystery.fault]" in out.stdout
     assert len(ledger.open_entries()) == 1
+
+
+def test_every_usage_error_exits_4_invalid_input_with_clicks_message(tmp_path: Path) -> None:
+    """Click's own exit 2 would mean "aborted" to a CI gate; a usage error is invalid input (4) for every command."""
+    cases = [
+        (["gate", str(tmp_path)], f"'{tmp_path}' is a directory"),
+        (["gate"], "Missing argument 'FILES...'"),
+        (["gate", "--min-score", "101", "x.yaml"], "101.0 is not in the range"),
+        (["gate", "--bogus", "x.yaml"], "No such option '--bogus'"),
+        (["validate"], "Missing argument 'FILES...'"),
+        (["report", str(tmp_path)], f"'{tmp_path}' is a directory"),
+        (["gameday", "run", str(tmp_path)], f"'{tmp_path}' is a directory"),
+        (["gameday", "schedule", str(tmp_path / "nope.yaml")], "does not exist"),
+        (["history", "--limit", "0"], "0 is not in the range"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["--bogus"], "No such option '--bogus'"),
+    ]
+    for args, message in cases:
+        out = run(str(BIN / "squall"), *args)
+        assert out.returncode == 4, (args, out.returncode, out.stderr)
+        assert message in out.stderr.replace("\n", " ").replace("  ", " "), (args, out.stderr)
+        assert "Traceback" not in out.stderr
+    out = run(str(BIN / "chaos"), "squall", "gate", str(tmp_path))  # the plugin door keeps the same rule
+    assert out.returncode == 4 and "is a directory" in out.stderr, out.stderr

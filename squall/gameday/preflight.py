@@ -124,7 +124,8 @@ def _reachability_problems(
     # what the run will see: its configuration with the suite's `vars` on top
     resolved = {k: _env_value(v, env) for k, v in configuration.items()} if isinstance(configuration, Mapping) else {}
     resolved.update(exp.vars)
-    return [f"{exp.path}: {message}" for _, message in missing_proxies(data, resolved, found, url)]
+    return [f'{exp.path}: activity "{activity}": {message}' if activity else f"{exp.path}: {message}"
+            for _, activity, message in missing_proxies(data, resolved, found, url)]
 
 
 def _env_value(value: Any, env: Mapping[str, str]) -> Any:

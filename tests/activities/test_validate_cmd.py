@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from squall.exitcodes import ExitCode
 from squall.validate import validate_experiment
 
@@ -170,3 +172,120 @@ def test_the_control_arguments_are_checked_before_anything_runs(tmp_path: Path) 
     assert 'unknown kind "success_rate_belwo" (expected one of: success_rate_below, burn_rate_above)' in problem
     path.write_text(CONTROLLED.replace("KIND", "success_rate_below"))  # ${checkout_url} resolves to a URL
     assert validate_experiment(path, offline=True) == []
+
+
+def test_out_of_range_numbers_bad_url_and_missing_program_are_problems(tmp_path: Path) -> None:
+    bad = (GOOD.format(port=1)
+           .replace("latency_ms: 800", "latency_ms: -800, jitter_ms: .nan, toxicity: 1.5")
+           .replace('toxiproxy_url: "http://127.0.0.1:1"', 'toxiproxy_url: ":::x"'))
+    bad += ("  - type: action\n    name: create\n    provider:\n      type: python\n"
+            "      module: squall.actions.toxiproxy\n      func: create_proxy\n"
+            '      arguments: {name: extra, listen: "127.0.0.1:70000", upstream: "127.0.0.1:8080"}\n'
+            "  - type: action\n    name: run-tool\n    provider: {type: process, path: squall-no-such-program}\n")
+    path = tmp_path / "exp.yaml"
+    path.write_text(bad)
+    problems = {str(p) for p in validate_experiment(path, offline=True)}
+    expected = {
+        f"{path}:4: toxiproxy_url \":::x\" is not a valid URL",
+        f'{path}:23: activity "slow-payments": argument latency_ms=-800 (expected a whole number >= 0)',
+        f'{path}:23: activity "slow-payments": argument jitter_ms=nan',
+        f'{path}:23: activity "slow-payments": argument toxicity=1.5 (expected a number from 0 to 1)',
+        f'{path}:41: activity "create": argument listen "127.0.0.1:70000" has port "70000" '
+        '(expected "host:port" with a port from 0 to 65535)',
+        f'{path}:44: activity "run-tool": process "squall-no-such-program" is not found on PATH',
+    }
+    for start in expected:
+        assert any(p.startswith(start) for p in problems), (start, sorted(problems))
+    assert len(problems) == len(expected), sorted(problems)
+
+
+def test_validate_and_the_actions_refuse_the_same_values(toxiproxy: str) -> None:
+    """One source of truth: every declared range is refused by validate and by the call, before anything is applied."""
+    import math
+
+    from chaoslib.exceptions import ActivityFailed
+
+    import squall.actions.toxiproxy as tp
+    from squall.bounds import Bound, bounds_of
+    from squall.ledger import Ledger
+    from squall.toxiproxy_client import ToxiproxyClient
+    from squall.validate import check_experiment
+
+    with ToxiproxyClient(toxiproxy) as client:
+        client.create_proxy("payments", "127.0.0.1:0", "127.0.0.1:9")
+    checked = 0
+    for func_name in tp.__all__:
+        func = getattr(tp, func_name)
+        for arg, check in bounds_of(func).items():
+            if not isinstance(check, Bound):
+                continue
+            for value in (check.minimum - 1, math.inf, check.minimum + 0.5 if check.whole else check.maximum + 1):
+                if value == math.inf and check.maximum == math.inf and not check.whole:
+                    continue
+                arguments = {"proxy": "payments", "latency_ms": 1, "rate_kbps": 1, "delay_ms": 1,
+                             "average_size": 8, "bytes": 1, arg: value}
+                params = __import__("inspect").signature(func).parameters
+                arguments = {k: v for k, v in arguments.items() if k in params}
+                doc = {"title": "t", "description": "d", "method": [{"type": "action", "name": "x", "provider": {
+                    "type": "python", "module": "squall.actions.toxiproxy", "func": func_name, "arguments": arguments}}]}
+                problems = [p.message for p in check_experiment(doc, "exp.yaml", offline=True)]
+                assert any(m.startswith(f"argument {arg}=") for m in problems), (func_name, arg, value, problems)
+                with pytest.raises(ActivityFailed, match=f"{arg}="):
+                    func(**arguments, configuration={"toxiproxy_url": toxiproxy})
+                checked += 1
+    assert checked >= 30
+    with ToxiproxyClient(toxiproxy) as client:
+        assert client.toxics("payments") == []
+    assert Ledger().entries() == []
+
+
+PROXY_EXPERIMENT = """\
+title: proxies must exist
+description: every proxy named is on the Toxiproxy, or created earlier
+configuration:
+  toxiproxy_url: "{url}"
+method:
+{steps}
+"""
+STEP = """\
+  - type: action
+    name: {name}
+    provider:
+      type: python
+      module: squall.actions.toxiproxy
+      func: {func}
+      arguments: {arguments}
+"""
+
+
+def _proxy_experiment(tmp_path: Path, url: str, *steps: tuple[str, str, str]) -> Path:
+    path = tmp_path / "proxies.yaml"
+    body = "".join(STEP.format(name=n, func=f, arguments=a) for n, f, a in steps)
+    path.write_text(PROXY_EXPERIMENT.format(url=url, steps=body))
+    return path
+
+
+def test_a_proxy_the_toxiproxy_does_not_have_is_named_with_the_closest_existing_first(
+    tmp_path: Path, toxiproxy: str
+) -> None:
+    from squall.toxiproxy_client import ToxiproxyClient
+
+    with ToxiproxyClient(toxiproxy) as client:
+        for name in ("inventory", "payments", "payments-eu"):
+            client.create_proxy(name, "127.0.0.1:0", "127.0.0.1:9")
+    path = _proxy_experiment(tmp_path, toxiproxy, ("slow", "add_latency", "{proxy: paymnts, latency_ms: 100}"))
+    [problem] = validate_experiment(path)
+    assert str(problem) == (f'{path}:12: activity "slow": unknown proxy "paymnts" at {toxiproxy} '
+                            "(expected one of: payments, payments-eu, inventory, or a proxy made earlier by create_proxy)")
+
+    path = _proxy_experiment(  # made earlier in the same experiment: fine; used before it is made: not
+        tmp_path, toxiproxy,
+        ("cut-early", "partition", "{proxy: ledger}"),
+        ("make", "create_proxy", '{name: ledger, listen: "127.0.0.1:0", upstream: "127.0.0.1:9"}'),
+        ("slow", "add_latency", "{proxy: ledger, latency_ms: 100}"))
+    [problem] = validate_experiment(path)
+    assert problem.activity == "cut-early"
+    assert 'unknown proxy "ledger"' in problem.message and "create_proxy makes it only later" in problem.message
+    assert validate_experiment(path, offline=True) == []  # offline: the Toxiproxy is not asked
+    with ToxiproxyClient(toxiproxy) as client:
+        assert sorted(client.proxies()) == ["inventory", "payments", "payments-eu"]  # validate created nothing

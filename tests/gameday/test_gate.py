@@ -100,22 +100,58 @@ def test_exit_2_when_a_stop_condition_aborts_the_run(
 def test_exit_3_when_the_fault_could_not_be_injected(
     tmp_path: Path, write_experiment: Callable[..., Path], proxy_url: str
 ) -> None:
-    inject = {"type": "action", "name": "slow-inventory", "provider": {
-        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
-        "arguments": {"proxy": "inventory", "latency_ms": 300}}}
-    exp = write_experiment("missing-proxy.yaml", experiment(
-        "no such proxy", [probe("root", "/")], method=[inject], configuration={"toxiproxy_url": proxy_url}))
-    proc = squall("gate", str(exp), "--junit", "j.xml", cwd=tmp_path)
+    # valid on paper, but at run time the proxy cannot listen: its port is taken (validate cannot know that)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        inject = {"type": "action", "name": "front-inventory", "provider": {
+            "type": "python", "module": "squall.actions.toxiproxy", "func": "create_proxy",
+            "arguments": {"name": "inventory", "listen": f"127.0.0.1:{busy.getsockname()[1]}",
+                          "upstream": f"127.0.0.1:{_closed_port()}"}}}
+        exp = write_experiment("busy-port.yaml", experiment(
+            "port taken", [probe("root", "/")], method=[inject], configuration={"toxiproxy_url": proxy_url}))
+        proc = squall("gate", str(exp), "--junit", "j.xml", cwd=tmp_path)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "inconclusive" in proc.stdout
     assert _junit_failures(tmp_path / "j.xml")[1] == 1
 
 
-@pytest.mark.parametrize("scenario", ["unknown-function", "unreachable-toxiproxy", "missing-file", "bad-suite", "mixed"])
+INVALID = ["unknown-function", "unreachable-toxiproxy", "missing-file", "bad-suite", "mixed", "missing-proxy",
+           "negative-latency", "missing-program", "binary-value", "bad-url"]
+
+
+def _inject(proxy: str, **arguments: object) -> dict[str, object]:
+    return {"type": "action", "name": "slow", "provider": {
+        "type": "python", "module": "squall.actions.toxiproxy", "func": "add_latency",
+        "arguments": {"proxy": proxy, "latency_ms": 300, **arguments}}}
+
+
+@pytest.mark.parametrize("scenario", INVALID)
 def test_exit_4_for_invalid_input_before_anything_runs(
-    tmp_path: Path, write_experiment: Callable[..., Path], passing: Path, scenario: str
+    tmp_path: Path, write_experiment: Callable[..., Path], passing: Path, scenario: str, proxy_url: str
 ) -> None:
-    if scenario == "unknown-function":
+    on_proxy = {"toxiproxy_url": proxy_url}
+    if scenario == "missing-proxy":  # issue 12: a misspelt proxy used to run and end inconclusive (3)
+        target = write_experiment("typo.yaml", experiment("typo", [probe("root", "/")], method=[_inject("paymnts")],
+                                                          configuration=on_proxy))
+        expected = f'unknown proxy "paymnts" at {proxy_url} (expected one of: payments'
+    elif scenario == "negative-latency":
+        target = write_experiment("neg.yaml", experiment("neg", [probe("root", "/")], method=[
+            _inject("payments", latency_ms=-300, toxicity=2)], configuration=on_proxy))
+        expected = "latency_ms=-300 (expected a whole number >= 0)"
+    elif scenario == "missing-program":
+        tool = {"type": "action", "name": "tool", "provider": {"type": "process", "path": "squall-no-such-tool"}}
+        target = write_experiment("tool.yaml", experiment("tool", [probe("root", "/")], method=[tool]))
+        expected = 'process "squall-no-such-tool" is not found on PATH'
+    elif scenario == "binary-value":
+        target = tmp_path / "binary.yaml"
+        target.write_text(passing.read_text().replace("title: everything holds", "title: !!binary aGk="))
+        expected = 'tag "!!binary" is not allowed'
+    elif scenario == "bad-url":
+        target = write_experiment("url.yaml", experiment("url", [probe("root", "/")], method=[_inject("payments")],
+                                                         configuration={"toxiproxy_url": ":::x"}))
+        expected = 'toxiproxy_url ":::x" is not a valid URL'
+    elif scenario == "unknown-function":
         bad = {"type": "action", "name": "x", "provider": {"type": "python", "module": "os.path", "func": "existz",
                                                          "arguments": {"path": "/"}}}
         target = write_experiment("bad.yaml", experiment("bad", [probe("root", "/")], method=[bad]))
@@ -147,5 +183,7 @@ def test_exit_4_for_invalid_input_before_anything_runs(
     assert expected in proc.stderr
     assert "nothing was run or injected" in summary.read_text()
     assert _junit_failures(tmp_path / "j.xml")[1] == 1
-    # nothing ran: the passing experiment was not started either
+    # nothing ran: the passing experiment was not started either, and nothing was injected
     assert not list(tmp_path.glob("reports/**/journal.json"))
+    with ToxiproxyClient(proxy_url) as client:
+        assert client.toxics("payments") == [] and client.proxies()["payments"]["enabled"] is True
