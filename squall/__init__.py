@@ -54,9 +54,13 @@ def discover(discover_system: bool = True) -> dict[str, Any]:
 
     from chaoslib.discovery.discover import discover_activities, initialize_discovery_result
 
+    from squall.activity import role_of
+
     discovery = initialize_discovery_result("squall", __version__, "squall")
     for module, kind in ACTIVITY_MODULES.items():
         if importlib.util.find_spec(module) is None:
             continue
-        discovery["activities"].extend(discover_activities(module, kind))
+        for item in discover_activities(module, kind):
+            item["role"] = role_of(module, str(item.get("name")))  # inject, heal, probe or verify
+            discovery["activities"].append(item)
     return dict(discovery)

@@ -71,3 +71,13 @@ def test_an_unknown_role_is_refused_with_the_roles_it_could_be() -> None:
     with pytest.raises(ValueError, match="unknown activity role 'injcet'") as info:
         activity(role="injcet")  # type: ignore[call-overload]
     assert all(r in str(info.value) for r in ROLES)
+
+
+def test_chaos_discover_lists_each_activity_with_its_role() -> None:
+    import squall
+
+    activities = squall.discover(discover_system=False)["activities"]
+    roles = {(a["mod"], a["name"]): a["role"] for a in activities}
+    assert roles[("squall.actions.toxiproxy", "reset_peer")] == "inject"
+    assert roles[("squall.verify", "retries")] == "verify"
+    assert all(role in ROLES for role in roles.values()), roles
