@@ -2,7 +2,11 @@
 
 Errors are written like Toxiproxy's ``http.Error``: ``{"error": ..., "status": N}``
 and a newline, as ``text/plain; charset=utf-8`` with ``nosniff``; anything
-unexpected becomes a 500 and a log line, never a crash.
+unexpected becomes a 500 and a log line, never a crash. Every answer is one of
+these or JSON: aiohttp's own refusals are translated here (no route, wrong
+method, body too large) and in ``server._ApiRequestHandler`` (requests it cannot
+parse). Before any handler runs, a foreign ``Host`` or ``Origin`` and browsers
+are refused (``hosts.HostPolicy``).
 """
 
 import json
