@@ -4,7 +4,9 @@ Requests are forwarded as the raw bytes that arrived, except while an
 ``http_error`` toxic acts on the connection: then each request is re-emitted
 from the parser's pieces (head as received, body re-chunked if it was chunked)
 or answered by the proxy itself, so the decision is per request even on a
-keep-alive connection. Responses are only observed, never changed.
+keep-alive connection. A request head split over several reads is held until
+it is complete, so a toxic added while it arrives still applies to it.
+Responses are only observed, never changed.
 """
 
 import re
@@ -63,6 +65,8 @@ class HttpObserver:
         self.pending: deque[HttpEvent] = deque()  # forwarded requests awaiting a response head
         self.rewrite = False
         self.out: list[bytes] = []
+        self.held: bytes | None = None  # raw bytes of a head not complete yet, from a request's start
+        self.completed = 0  # requests completed in the current read
         self.reset_response_parser = False
 
     # -- requests (client -> upstream) ----------------------------------------
@@ -70,8 +74,10 @@ class HttpObserver:
         """Observe request bytes; return what to forward upstream."""
         if self.req_parser is None:
             return data
+        at_start = self.current is None or self.held is not None  # a request's first byte is in data
         if self.current is None:  # between requests: choose raw or per-request mode
             self.rewrite = self.conn.http_error() is not None
+        self.completed = 0
         try:
             self.req_parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -79,11 +85,19 @@ class HttpObserver:
         except httptools.HttpParserError:
             self.req_parser = None  # not HTTP after all: stop parsing, forward the bytes as they came
             self.out = []
-            return data
-        if not self.rewrite:
-            return data
-        out, self.out = b"".join(self.out), []
-        return out
+            held, self.held = self.held, None
+            return data if held is None else held + data
+        if self.rewrite:
+            self.held = None  # (re-emitted from the parser's pieces if it was held)
+            out, self.out = b"".join(self.out), []
+            return out
+        if self.held is not None:
+            data, self.held = self.held + data, None
+        req = self.current
+        if at_start and not self.completed and req is not None and req.event is None and self.req_parser:
+            self.held = data  # a head still incomplete: forward it once it is, with the toxics of then
+            return b""
+        return data
 
     def on_message_begin(self) -> None:
         self.current = _Request()
@@ -109,8 +123,7 @@ class HttpObserver:
                 req.baggage += b"," + value
         elif lname == b"transfer-encoding" and b"chunked" in value.lower():
             req.chunked = True
-        if self.rewrite:
-            req.headers.append((name, value))
+        req.headers.append((name, value))  # kept: a held head may have to be re-emitted
 
     def on_headers_complete(self) -> None:
         req = self.current
@@ -125,6 +138,8 @@ class HttpObserver:
         )
         if self.conn.record is not None:
             self.conn.record.requests += 1
+        if not self.rewrite and self.held is not None and self.conn.http_error() is not None:
+            self.rewrite = True  # a toxic came while this head was arriving: it applies to this request
         toxic = self.conn.http_error() if self.rewrite else None
         if toxic is not None and toxic.should_answer():
             req.answer = toxic
@@ -147,6 +162,7 @@ class HttpObserver:
 
     def on_message_complete(self) -> None:
         req, self.current = self.current, None
+        self.completed += 1
         if req is None or not self.rewrite:
             return
         if req.answer is None:
