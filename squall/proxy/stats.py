@@ -2,7 +2,7 @@
 
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: how many HTTP events, and how many connection records, a proxy keeps (newest last)
@@ -97,7 +97,10 @@ class Stats:
     def to_json(self, since: float | None = None) -> dict[str, Any]:
         """The stats document of docs/internals.md; ``since`` filters events, counters are totals."""
         events = [e for e in self.events if since is None or e.ts >= since]
-        conns = [asdict(c) for c in self.conn_events if since is None or c.ts >= since]
+        conns = [
+            {"conn": c.conn, "ts": c.ts, "end": c.end, "requests": c.requests, "outcome": c.outcome}
+            for c in self.conn_events if since is None or c.ts >= since
+        ]
         return {
             "proxy": self.proxy,
             "since": self.since,
