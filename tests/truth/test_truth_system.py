@@ -70,7 +70,12 @@ def test_the_breaker_opens_after_its_threshold_and_closes_only_when_it_is_normal
         logs = [_get(system)[1] for _ in range(3)]
         opened = time.monotonic()  # the third failure opened it (between `before` and now)
         logs += [_get(system)[1] for _ in range(3)]
-        assert [len(log) for log in logs] == [1, 1, 1, 0, 0, 0]
+        assert [len(log) for log in logs[:3]] == [1, 1, 1]
+        starts = [a[0] for log in logs for a in log]
+        if mode == "never_closes":
+            assert len(starts) == 3  # open for good: no call at all
+        else:  # open: only a half-open trial, at least a cool-down after the call before it
+            assert all(b - a >= 1.0 for a, b in zip(starts[2:], starts[3:], strict=False)), starts
         actions.heal(proxy=PROXY, configuration=system.cfg)
         resumed = None
         while time.monotonic() - opened < 2.5 and resumed is None:  # cool-down 1 s + margin; about 20 requests

@@ -99,7 +99,7 @@ def _timeouts() -> list[Cell]:
     on = Mechanisms(timeout_s=0.3, fallback="all_errors", trace="run_id")
     off = replace(on, timeout_s=None)
     quick = {"budget_ms": 1000, "requests": 3}
-    slow = {"budget_ms": 1000, "requests": 2, "give_up_s": 1.5}
+    slow = {"budget_ms": 1000, "requests": 2, "give_up_s": 1.2}
     return [
         _cell("timeout.on.hang", on, HANG, "timeout", "passed", "gives up after 300 ms and falls back", arguments=quick),
         _cell("timeout.off.hang", off, HANG, "timeout", "failed", "waits for the hung backend forever", arguments=slow),
@@ -146,13 +146,13 @@ def _fallbacks() -> list[Cell]:
               arguments=args),
         _cell("fallback.all.hang.no_timeout", replace(m, timeout_s=None), HANG, "fallback", "failed",
               "never falls back: with no timeout it waits for the hung backend",
-              arguments={**args, "requests": 2}),
+              arguments={**args, "requests": 2, "timeout_s": 1.0}),
     ]
 
 
 def _recoveries() -> list[Cell]:
     m = Mechanisms(timeout_s=0.5, eject_after=2, readmit_after_s=1.0, trace="run_id")
-    hold = {"heal_first": True, "hold_s": 1.5}
+    hold = {"heal_first": True, "hold_s": 1.0}
     return [
         _cell("recovery.readmit_1s", m, HTTP_503, "recovery", "passed",
               "back ~1.2 s after the heal (re-admits after 1 s healthy)",
@@ -160,8 +160,8 @@ def _recoveries() -> list[Cell]:
         _cell("recovery.readmit_3s", replace(m, readmit_after_s=3.0), HTTP_503, "recovery", "failed",
               "back ~3.2 s after the heal (> 1.5 s objective)", arguments={"within_s": 1.5, "window": 5}, **hold),
         _cell("recovery.readmit_3s.checked_late", replace(m, readmit_after_s=3.0), HTTP_503, "recovery", "failed",
-              "back ~3.2 s after the heal (> 2 s objective); the check starts 2.5 s after the heal",
-              arguments={"within_s": 2, "window": 5}, settle_s=2.5, **hold),
+              "back ~3.2 s after the heal (> 1.5 s objective); the check starts 2 s after the heal",
+              arguments={"within_s": 1.5, "window": 5}, settle_s=2.0, **hold),
         _cell("recovery.immediate", replace(m, readmit_after_s=0.0), HTTP_503, "recovery", "passed",
               "back within ~0.2 s of the heal", arguments={"within_s": 3, "window": 5}, **hold),
         _cell("recovery.never_hurt", replace(m, fallback="all_errors"), HTTP_503, "recovery", "unobservable",
