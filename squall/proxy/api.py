@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from squall import __version__
 from squall.proxy import errors, jsonbody
@@ -47,7 +48,11 @@ def error_response(exc: ApiError, **extra: Any) -> web.Response:
 
 
 async def _body(request: web.Request) -> Any:
-    return jsonbody.parse(await request.read())
+    try:
+        raw = await request.read()
+    except (ConnectionError, HttpProcessingError) as exc:  # the client went away or sent a broken body
+        raise ApiError(f"bad request body: it ended early or was malformed ({exc}) (expected a whole JSON body)", 400) from None
+    return jsonbody.parse(raw)
 
 
 def _check_caller(request: web.Request) -> None:

@@ -6,6 +6,7 @@ stricter checks and its Host/Origin rules run against the embedded proxy only.
 
 import asyncio
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -346,3 +347,19 @@ def test_names_too_long_for_a_url_are_refused(admin: Api) -> None:
     assert list(admin.client.get("/proxies").json()) == ["p"]
     admin.create("é" * 256, UP)  # the longest name, even percent-encoded, still fits
     assert admin.client.delete("/proxies/" + "%C3%A9" * 256).status_code == 204
+
+
+def test_a_client_leaving_mid_body_leaves_no_traceback(proxy: object, caplog: pytest.LogCaptureFixture) -> None:
+    port = proxy.port  # type: ignore[attr-defined]
+    with caplog.at_level(logging.ERROR):
+        for raw in (b"POST /proxies HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"name\":",
+                    b"POST /proxies HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"nam"):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(raw)
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(5)
+                while s.recv(65536):
+                    pass
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
+            assert client.get("/proxies").json() == {}  # answered after the broken requests were handled
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
