@@ -74,6 +74,9 @@ def _retries() -> list[Cell]:
     out.append(_cell("retries.exponential.latency_50ms", replace(const, retry="exponential", max_attempts=3),
                      ("add_latency", {"latency_ms": 50}), "retries", "unobservable",
                      "it would retry, but a 50 ms delay fails no attempt: there is nothing to retry", arguments=args))
+    out.append(_cell("retries.exponential.partition", replace(const, retry="exponential", max_attempts=3, backoff_s=0.05, trace="traceparent"), PARTITION, "retries", "passed",
+                     "3 attempts per request, each refused; refused connections cannot be counted at a disabled proxy",
+                     arguments=args, inconclusive_ok=True))
     ignores = Mechanisms(retry="exponential", max_attempts=2, fallback="all_errors", trace="run_id")
     out.append(_cell("retry_after.ignored", ignores, ("add_http_error", {"status": 503, "retry_after_s": 1}),
                      "retries", "failed", "retries ~50 ms after a Retry-After of 1 s", arguments=ra))
@@ -128,6 +131,12 @@ def _breakers() -> list[Cell]:
               "circuit_breaker", "failed", "opens, but never lets a call through again", arguments=args),
         _cell("breaker.normal.503", replace(base, trace="none"), HTTP_503, "circuit_breaker", "passed",
               "opens after 3 failures, half-opens after 1.5 s, closes on success", arguments=args),
+        # a disabled proxy does not listen: the kernel refuses the calls, so nobody can count them
+        _cell("breaker.normal.partition", base, PARTITION, "circuit_breaker", "passed",
+              "opens after 3 refused calls, half-opens after 1.5 s, closes on success", arguments=args,
+              inconclusive_ok=True),
+        _cell("breaker.none.partition", replace(base, breaker="none"), PARTITION, "circuit_breaker", "failed",
+              "no breaker: every request tries to connect", arguments=args, inconclusive_ok=True),
     ]
 
 
