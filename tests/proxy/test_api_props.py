@@ -118,7 +118,13 @@ paths = st.one_of(
 queries = st.one_of(st.just(""), st.sampled_from(["?since=0", "?since=nan", "?since=1e999", "?since=x", "?since="]))
 known = st.sampled_from(["p", "p", *NAMES[:4]])  # names the sequence is likely to have created
 toxic_names = st.one_of(st.sampled_from(["t", "t", "t", "latency_downstream", "http_error_upstream"]), names)
-anything = st.tuples(st.sampled_from(METHODS), paths, queries, bodies)
+headers = st.fixed_dictionaries({}, optional={
+    "Host": st.sampled_from(["127.0.0.1:8474", "localhost:8474", "[::1]", "evil.example:8474", "10.0.0.1", "", "a b"]),
+    "Origin": st.sampled_from(["http://localhost:3000", "http://evil.example", "null", "", "::", "http://[::1"]),
+    "Content-Type": st.sampled_from(["application/json", "text/plain", "multipart/form-data; boundary=x"]),
+    "User-Agent": st.sampled_from(["Mozilla/5.0", "toxiproxy-cli", ""]),
+})
+anything = st.tuples(st.sampled_from(METHODS), paths, queries, bodies, headers)
 create = st.tuples(st.just("POST"), st.just("/proxies"), st.just(""), st.fixed_dictionaries(
     {"name": known, "listen": st.sampled_from(["127.0.0.1:0"] * 6 + SAFE_LISTEN),
      "upstream": st.sampled_from(SAFE_UPSTREAM)},
@@ -130,7 +136,8 @@ add_toxic = st.tuples(st.just("POST"), known.map(lambda n: f"/proxies/{_enc(n)}/
 on_toxic = st.tuples(st.sampled_from(["GET", "PATCH", "POST", "DELETE"]),
                      st.tuples(known, toxic_names).map(lambda t: f"/proxies/{_enc(t[0])}/toxics/{_enc(t[1])}"),
                      st.just(""), st.one_of(toxic_bodies, bodies))
-requests = st.lists(st.one_of(anything, create, on_proxy, add_toxic, on_toxic, create), min_size=1, max_size=8)
+plain = st.one_of(create, on_proxy, add_toxic, on_toxic, create).map(lambda t: (*t, {}))
+requests = st.lists(st.one_of(anything, plain), min_size=1, max_size=8)
 
 
 # -- safety and checks -----------------------------------------------------------------------------
@@ -161,12 +168,12 @@ def _listens(data: Any) -> Iterator[str]:
             yield from _listens(value)
 
 
-def _send(client: httpx.Client, method: str, url: str, body: Any) -> httpx.Response:
+def _send(client: httpx.Client, method: str, url: str, body: Any, headers: dict[str, str]) -> httpx.Response:
     if body is None:
-        return client.request(method, url)
+        return client.request(method, url, headers=headers)
     if isinstance(body, tuple):
-        return client.request(method, url, content=body[1])
-    return client.request(method, url, content=json.dumps(_safe(body)).encode())
+        return client.request(method, url, content=body[1], headers=headers)
+    return client.request(method, url, content=json.dumps(_safe(body)).encode(), headers=headers)
 
 
 def _check(r: httpx.Response, method: str) -> Any:
@@ -205,7 +212,7 @@ def _delete_all(client: httpx.Client) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(steps=requests)
 def test_any_request_sequence_keeps_the_api_healthy(
-    running: tuple[RunningProxy, httpx.Client, _Errors], steps: list[tuple[str, str, str, Any]]
+    running: tuple[RunningProxy, httpx.Client, _Errors], steps: list[tuple[str, str, str, Any, dict[str, str]]]
 ) -> None:
     _, client, errors = running
     seen: set[str] = set()
@@ -214,8 +221,8 @@ def test_any_request_sequence_keeps_the_api_healthy(
     assert start.status_code == 201, start.text
     seen.add(start.json()["listen"])
     assert client.post("/proxies/p/toxics", json={"type": "latency", "name": "t"}).status_code == 200
-    for method, path, query, body in steps:
-        data = _check(_send(client, method, path + query, body), method)
+    for method, path, query, body, extra in steps:
+        data = _check(_send(client, method, path + query, body, extra), method)
         seen.update(_listens(data))
         health = client.get("/proxies")
         assert health.status_code == 200 and isinstance(health.json(), dict), health.text
