@@ -13,7 +13,7 @@ h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:2rem;border-b
 .passed{background:#1f8a4c}.failed{background:#c0392b}.aborted{background:#8e44ad}.inconclusive{background:#b7791f}.invalid{background:#7f8c8d}.interrupted{background:#555}
 .score{font-size:2.4rem;font-weight:700;margin:.4rem 0}.muted{color:#667}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #eef;vertical-align:top}
-th{background:#f5f6fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f5f6fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .tag{font-size:.78rem;padding:.1rem .45rem;border-radius:.3rem;color:#fff}
 .up{color:#1f8a4c}.down{color:#c0392b}ul{padding-left:1.2rem}
 .fragile{background:#b7791f}.note{background:#fff8e6;border-left:4px solid #b7791f;padding:.5rem .8rem}

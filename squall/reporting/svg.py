@@ -156,7 +156,7 @@ DEFS = Markup(
 """Shared SVG definitions (the fault hatch), placed once at the top of the page."""
 
 
-MARK_ALL = 150  # up to this many points per target every point gets a marker; beyond, isolated ones do
+MARK_ALL = 40  # up to this many points per target every point gets a marker; beyond, only isolated ones do
 SLO_COLOUR = "#117733"
 
 
@@ -194,6 +194,7 @@ def chart(
     join_s: Mapping[str, float] | None = None,
     capped: Callable[[Bucket], bool] | None = None,
     cap_label: Callable[[str], str] | None = None,
+    pauses: Sequence[tuple[float, float, str]] = (),
 ) -> Markup:
     """A line chart of one metric per target over the run: every bucket visible as a point or a line,
     fault windows shaded and named, stop events marked, SLO targets and stop thresholds drawn, and
@@ -223,6 +224,10 @@ def chart(
         )
     boxes = _Boxes()
     under, over = _overlays(windows, stops, t0, t1, x, TOP, H - BOTTOM, boxes=boxes)
+    under += "".join(  # sampling held by a verifier: no samples there, on purpose
+        f'<g class="pause"><title>{escape(f"SLI sampling paused: {why}")}</title><rect x="{x(max(a, t0)):.1f}" '
+        f'y="{TOP}" width="{max(x(min(b, t1)) - x(max(a, t0)), 1.5):.1f}" height="{H - BOTTOM - TOP}" '
+        f'fill="#777" fill-opacity="0.14"/></g>' for a, b, why in pauses if b >= t0 and a <= t1)
     lines, marks = [], []
     for i, (target, buckets) in enumerate(series.items()):
         colour, dash = PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)]

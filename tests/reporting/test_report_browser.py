@@ -1,5 +1,8 @@
-"""report.html in a real headless Chromium: it renders, shows the verdict, logs no console error, fetches nothing."""
+"""report.html and the game-day index in a real headless Chromium: they render, show the verdict, log no console
+error, fetch nothing. Screenshots of a passed report, a failed one and an index are kept in $SQUALL_SCREENSHOTS
+(when set) for a person to look at."""
 
+import os
 import shutil
 import struct
 import subprocess
@@ -8,6 +11,11 @@ from pathlib import Path
 import pytest
 import report_journals as J
 
+from squall.exitcodes import ExitCode
+from squall.gameday.history import History
+from squall.gameday.index import render_index
+from squall.gameday.model import ExperimentResult, GameDayResult
+from squall.outcome import Check, Verdict, score, suite_score
 from squall.reporting import render
 
 CHROMIUM = shutil.which("chromium")
@@ -55,3 +63,55 @@ def test_report_renders_in_headless_chromium_without_console_errors(tmp_path: Pa
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1280, 2000)
     assert len(data) > 40_000  # a blank page compresses to a few kB; charts and tables do not
+
+
+def _index(tmp_path: Path) -> Path:
+    """A game-day index linking a passed and a failed experiment's real reports."""
+    run_dir = tmp_path / "run"
+    exps = []
+    for name, journal, verdict in (("payments-latency", J.passed_run(), Verdict.PASSED),
+                                   ("payments-retries", J.failed_verifier_run(), Verdict.FAILED)):
+        paths = render(journal, run_dir / name)
+        checks = (Check("checkout-slo", "steady-state-before", True, "held"),
+                  Check("retries-work", "verifier", verdict == "passed", "retries"))
+        exps.append(ExperimentResult(
+            name=name, path=tmp_path / f"{name}.yaml", verdict=verdict, reason=journal["extensions"][0]["reason"],
+            score=score(verdict, checks), weight=1.0, required=False, checks=checks, report_paths=paths,
+            journal_path=None, duration_s=42.0, run_id="ab12cd34ef56", returncode=0, report_dir=run_dir / name,
+            title=journal["experiment"]["title"]))
+    result = GameDayResult(
+        suite="payments-weekly", stamp="20251128T032000Z", run_dir=run_dir, started=J.T0, duration_s=90.0,
+        exit_code=ExitCode.FAILED, verdict="failed", score=suite_score([(1.0, e.score) for e in exps]),
+        experiments=exps,
+        reasons=["payments-retries: required experiment failed — " + exps[1].reason])
+    page = run_dir / "index.html"
+    page.write_text(render_index(result, History(tmp_path / "history.sqlite"), at=page), encoding="utf-8")
+    return page
+
+
+@pytest.mark.parametrize(("page", "expect"), [
+    ("passed", 'class="verdict-word">Passed<'),
+    ("failed", 'class="verdict-word">Failed<'),
+    ("index", '<span class="verdict failed">failed</span>'),
+])
+def test_pages_render_and_screenshot_in_headless_chromium(tmp_path: Path, page: str, expect: str) -> None:
+    if page == "index":
+        html = _index(tmp_path)
+    else:
+        html = render(J.passed_run() if page == "passed" else J.failed_verifier_run(), tmp_path / "out")["html"]
+    url = html.resolve().as_uri()
+    dom = chromium(tmp_path, "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert expect in dom.stdout
+    assert _console_errors(dom.stderr) == []
+    png = tmp_path / f"{page}.png"
+    shot = chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,1600", url)
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert _console_errors(shot.stderr) == []
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1280, 1600)
+    assert len(data) > 40_000  # a blank page compresses to a few kB
+    keep = os.environ.get("SQUALL_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(png, Path(keep) / png.name)
