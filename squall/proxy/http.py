@@ -29,6 +29,7 @@ _RUN_ID = RUN_ID_HEADER.lower().encode()
 _TRACEPARENT = TRACEPARENT_HEADER.encode()
 _BAGGAGE = BAGGAGE_HEADER.encode()
 _MAX_BAGGAGE_RAW = 8192  # parse_baggage keeps at most 2 KiB anyway
+_MAX_HELD = 64 * 1024  # a longer head is forwarded as it arrives (the upstream will refuse it anyway)
 
 
 def looks_like_http(first: bytes) -> bool:
@@ -94,7 +95,8 @@ class HttpObserver:
         if self.held is not None:
             data, self.held = self.held + data, None
         req = self.current
-        if at_start and not self.completed and req is not None and req.event is None and self.req_parser:
+        if at_start and not self.completed and req is not None and req.event is None and self.req_parser \
+                and len(data) <= _MAX_HELD:
             self.held = data  # a head still incomplete: forward it once it is, with the toxics of then
             return b""
         return data

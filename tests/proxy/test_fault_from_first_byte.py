@@ -219,3 +219,17 @@ def test_a_request_head_still_arriving_when_http_error_is_added_gets_the_error(
         s.sendall(b"X-Sent: 3\r\n\r\n")
         assert _status_of_response(s) == b"HTTP/1.1 200 OK"
     assert [sent for sent, _ in counting_upstream.seen] == [1.0, 3.0]
+
+
+def test_a_long_request_head_in_pieces_reaches_the_upstream_whole(admin: Api, counting_upstream: _Upstream) -> None:
+    listen = admin.create("svc", counting_upstream.addr)["listen"]
+    host, _, port = listen.rpartition(":")
+    filler = b"X-Filler: " + b"f" * 100_000 + b"\r\n"  # over what the proxy holds back while a head arrives
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"GET /hit HTTP/1.1\r\nHost: svc\r\n" + filler[:50_000])
+        time.sleep(0.1)
+        s.sendall(filler[50_000:])
+        time.sleep(0.1)
+        s.sendall(b"X-Sent: 5\r\n\r\n")
+        assert _status_of_response(s) == b"HTTP/1.1 200 OK"
+    assert [sent for sent, _ in counting_upstream.seen] == [5.0]
