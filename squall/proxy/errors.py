@@ -14,6 +14,10 @@ class ApiError(SquallError):
         self.status = status
 
 
+class RemoteBindRefused(SquallError):
+    """The admin API was asked to bind a non-loopback address without ``allow_remote``."""
+
+
 def proxy_not_found(name: str) -> ApiError:
     """404 for a proxy name that does not exist."""
     return ApiError(f'proxy not found: "{name}"', 404)

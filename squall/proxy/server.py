@@ -19,7 +19,7 @@ from aiohttp.web_request import BaseRequest
 from squall.errors import ExperimentInvalid, SquallError
 from squall.proxy.api import error_response, make_app
 from squall.proxy.collection import ProxyCollection
-from squall.proxy.errors import ApiError, from_http_status
+from squall.proxy.errors import ApiError, RemoteBindRefused, from_http_status
 from squall.proxy.hosts import is_loopback
 
 log = logging.getLogger("squall.proxy")
@@ -56,10 +56,6 @@ def load_populate_file(path: Path) -> Any:
             f"got {type(data).__name__}"
         )
     return data
-
-
-class RemoteBindRefused(SquallError):
-    """The admin API was asked to bind a non-loopback address without ``allow_remote``."""
 
 
 def remote_bind_message(host: str) -> str:

@@ -18,8 +18,8 @@ import pytest
 from proxy_helpers import Api, connect
 
 from squall.proxy import run_in_thread
+from squall.proxy.errors import RemoteBindRefused
 from squall.proxy.hosts import HostPolicy
-from squall.proxy.server import RemoteBindRefused
 
 UP = "127.0.0.1:9"  # never dialled by the API cases
 
