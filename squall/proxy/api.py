@@ -213,7 +213,8 @@ def make_app(collection: ProxyCollection, bound_host: str = "127.0.0.1") -> web.
     app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
     app[COLLECTION] = collection
     app[POLICY] = HostPolicy(bound_host)
-    p, t = "/proxies/{proxy}", "/proxies/{proxy}/toxics/{toxic}"
+    # [^/]+, not aiohttp's default [^{}/]+: a toxic or proxy named with "{" or "}" must be reachable too
+    p, t = "/proxies/{proxy:[^/]+}", "/proxies/{proxy:[^/]+}/toxics/{toxic:[^/]+}"
     app.router.add_get("/version", version, allow_head=False)
     app.router.add_post("/reset", reset)
     app.router.add_get("/proxies", list_proxies, allow_head=False)
