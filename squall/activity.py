@@ -78,6 +78,8 @@ def role_of(module: str, func: str) -> Role | None:
     """
     if not isinstance(module, str) or not isinstance(func, str) or not _MODULE_NAME.match(module):
         return None
+    if any(part.startswith("__") for part in module.split(".")):
+        return None  # e.g. squall.__main__: importing it would run the command line
     loaded = sys.modules.get(module)
     if loaded is None:
         if module != "squall" and not module.startswith("squall."):

@@ -47,6 +47,7 @@ def test_role_of_never_imports_a_module_outside_squall_and_tolerates_bad_names()
     assert role_of("squall.actions.no_such_module", "f") is None
     assert role_of("squall.actions.toxiproxy", "no_such_function") is None
     assert role_of("../etc/passwd", "x") is None
+    assert role_of("squall.__main__", "main") is None  # importing it would run the CLI
     assert role_of("squall.actions.toxiproxy", "_client") is None  # not an activity
 
 
