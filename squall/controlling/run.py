@@ -143,7 +143,9 @@ class ControlledRun:
             if module.startswith(vd.VERIFY_PREFIX):
                 check = vd.verifier_check(run)
                 self.checks.append(check)
-                if not check["ok"]:
+                if check["verdict"] == "inconclusive":
+                    self.inconclusive.append(f'verifier "{check["name"]}" was inconclusive: {check["summary"]}')
+                elif not check["ok"]:
                     self.failed.append(f'verifier "{check["name"]}" failed: {check["summary"]}')
             if self.method_active:
                 reason = vd.failed_fault_action(run)

@@ -74,7 +74,11 @@ def steady_state_check(run: Mapping[str, Any], kind: CheckKind) -> dict[str, Any
 
 
 def verifier_check(run: Mapping[str, Any]) -> dict[str, Any]:
-    """A squall.verify run as a check; a verifier that crashed or returned no result is a failed check."""
+    """A squall.verify run as a check with its verdict (passed / failed / inconclusive).
+
+    A verifier that crashed or returned no result is a failed check; a result
+    without ``verdict`` (an older squall) is read from ``ok``.
+    """
     activity = run.get("activity") or {}
     name = str(activity.get("name") or "verifier")
     output = run.get("output")
@@ -87,10 +91,13 @@ def verifier_check(run: Mapping[str, Any]) -> dict[str, Any]:
         ok = bool(output["ok"])
         summary = str(output.get("summary") or ("passed" if ok else "failed"))
         evidence = dict(output.get("evidence") or {})
+    said = output.get("verdict") if isinstance(output, Mapping) and run.get("status") == "succeeded" else None
+    verdict = "inconclusive" if said == "inconclusive" else ("passed" if ok else "failed")
     return {
         "name": name,
         "kind": "verifier",
-        "ok": ok,
+        "ok": ok and verdict == "passed",
+        "verdict": verdict,
         "summary": summary,
         "evidence": evidence,
         "tolerance": None,

@@ -56,13 +56,13 @@ def _charts(report: Report) -> dict[str, object]:
         charts["success"] = svg.chart(
             "success rate per time bucket", tl.buckets, lambda b: b.success_rate * 100,
             report.fault_windows, report.stop_events, t0, t1, y_max=100.0, y_format=lambda v: f"{v:g}%",
-            guides=rates, join_s=tl.join_s,
+            guides=rates, join_s=tl.join_s, pauses=tl.pauses,
         )
         charts["p95"] = svg.chart(
             "p95 latency per time bucket", tl.buckets, lambda b: b.p95_ms,
             report.fault_windows, report.stop_events, t0, t1, y_format=lambda v: f"{v:g} ms",
             guides=latencies, join_s=tl.join_s, capped=lambda b: b.capped,
-            cap_label=lambda target: cap_label(tl.timeout_ms.get(target)),
+            cap_label=lambda target: cap_label(tl.timeout_ms.get(target)), pauses=tl.pauses,
         )
     return charts
 

@@ -22,7 +22,7 @@ def md(text: str, limit: int = 300) -> str:
 def _result(ok: bool | None, verifier: bool) -> str:
     if ok:
         return "✅ passed" if verifier else "✅ held"
-    return "❌ failed" if ok is False else "❔ unknown"
+    return "❌ failed" if ok is False else ("❔ inconclusive" if verifier else "❔ unknown")
 
 
 def render_markdown(report: Report, html_name: str = "report.html") -> str:

@@ -80,6 +80,8 @@ class Timeline:
     join_s: dict[str, float] = field(default_factory=dict)
     #: per target: the sampler's request timeout in ms, where the journal says it
     timeout_ms: dict[str, float] = field(default_factory=dict)
+    #: (start, end, reason) while a verifier held the sampling (no samples then, on purpose)
+    pauses: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:

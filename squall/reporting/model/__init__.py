@@ -68,8 +68,13 @@ def _timeline(journal: Mapping[str, Any], ext: Mapping[str, Any], windows: list[
     if len(good) < len(rows):
         samples += [s for r in rows if not _well_formed(r) and (s := _sample(r, masker)) is not None]
     timeouts = {masker.text(k): v for k, v in sampler_timeouts(journal, ext).items()}
-    return tl.build(samples, [(w.start, w.end) for w in windows if w.start is not None],
-                    interval_s=num(data.get("interval_s")), timeouts_s=timeouts)
+    built = tl.build(samples, [(w.start, w.end) for w in windows if w.start is not None],
+                     interval_s=num(data.get("interval_s")), timeouts_s=timeouts)
+    if built is not None:  # verifiers' holds on the sampling: [start, end, reason]
+        built.pauses = [(a, b, masker.text(str(p[2]) if len(p) > 2 else "paused"))
+                        for p in as_list(data.get("pauses"))[:1000] if isinstance(p, list) and len(p) >= 2
+                        and (a := num(p[0])) is not None and (b := num(p[1])) is not None and b >= a]
+    return built
 
 
 def _version(dist: str) -> str:

@@ -160,10 +160,11 @@ def _is_verifier_result(output: Any) -> bool:
 
 def _verifier_check(name: str, result: Mapping[str, Any], masker: Masker, start: float | None,
                     duration: float | None, t0: float | None) -> Check:
+    inconclusive = result.get("verdict") == "inconclusive"  # neither held nor failed: shown as inconclusive
     return Check(
         name=masker.text(name),
         kind=CheckKind.VERIFIER,
-        ok=result.get("ok") if isinstance(result.get("ok"), bool) else None,
+        ok=result.get("ok") if isinstance(result.get("ok"), bool) and not inconclusive else None,
         summary=masker.text(str(result.get("summary") or "")),
         tolerance=masker.text(fmt.tolerance(result["tolerance"])) if result.get("tolerance") is not None else "—",
         value=masker.text(fmt.compact(masker.value(result["value"]))) if result.get("value") is not None else "—",
