@@ -89,7 +89,7 @@ def circuit_breaker(
     check_seconds("resume_within_s", resume_within_s)
     check_seconds("timeout_s", timeout_s)
     check_seconds("cooldown_s", cooldown_s, 3600)
-    with Observer("circuit_breaker", url, configuration, proxy, headers, hold="always") as obs:
+    with Observer("circuit_breaker", url, configuration, proxy, headers, hold="always", listen_gap_s=0.1) as obs:
         for _ in range(requests):
             obs.call(timeout_s)
         counts = obs.attribute()

@@ -19,7 +19,9 @@ or header attribution works, the hold is released (the circuit breaker keeps
 it for its whole run: it also counts connections, which carry no headers). In
 time mode, calls the verifier cannot explain by its own one-at-a-time requests
 (outside all of its request windows, or overlapping each other) make the
-result inconclusive: never a pass or a fail built on them.
+result inconclusive: never a pass or a fail built on them. To give other
+traffic a chance to show, a time-attributing verifier leaves a short gap after
+each request (``LISTEN_GAP_S``) in which any dependency call is unexplained.
 
 Connections the proxy records without any HTTP request head (``conn_events``
 with ``requests: 0`` and outcome reset / refused / timeout: e.g. reset_peer
@@ -42,10 +44,13 @@ from squall.tracecontext import parse_traceparent, trace_headers
 
 #: slack around a request's window when attributing proxy events by time
 WINDOW_SLACK_S = 0.05
-#: before its first request a verifier with a proxy waits until the dependency has been quiet this long...
-QUIET_S = 0.25
-#: ... but at most this long
+#: before its first request a verifier with a proxy waits until the dependency has been quiet this long
+#: (calls still caused by earlier requests, e.g. the sampler's, must not fall into its windows) ...
+QUIET_S = 0.5
+#: ... but at most this much longer
 QUIET_MAX_WAIT_S = 3.0
+#: in time mode, the verifier leaves this gap after each request: calls during it cannot be its own
+LISTEN_GAP_S = 0.2
 #: connection outcomes that count as an attempt when no request head was seen on them
 FAILED_CONN_OUTCOMES = ("reset", "refused", "timeout")
 
@@ -97,7 +102,8 @@ class Observer:
 
     def __init__(self, verifier: str, url: str, configuration: Mapping[str, Any] | None,
                  proxy: str | None = None, headers: Mapping[str, str] | None = None,
-                 expect_status: int | list | None = None, hold: Literal["until-mode", "always"] = "until-mode") -> None:
+                 expect_status: int | list | None = None, hold: Literal["until-mode", "always"] = "until-mode",
+                 listen_gap_s: float = LISTEN_GAP_S, quiet_s: float = QUIET_S) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ExperimentInvalid(f'url "{url}" is not an http(s) URL (expected the service under test)')
         self.verifier, self.url, self.proxy = verifier, url, proxy
@@ -109,13 +115,14 @@ class Observer:
         self.mode: Mode | None = None
         self.conn_records = False
         self._hold_policy = hold
+        self.listen_gap_s = listen_gap_s
         self._hold: quiet.Hold | None = None
         self._n = 0
         self._client = make_client()
         if proxy is not None:
             fetch_stats(self.api, proxy, since=time.time())  # unknown proxy / not embedded: fail before traffic
             self._hold = quiet.hold(f"verifier {verifier} attributes dependency calls")
-            self.quiet_wait_s = self._wait_until_quiet()
+            self.quiet_wait_s = self._wait_until_quiet(quiet_s)
         self.started = time.time()
 
     def __enter__(self) -> "Observer":
@@ -130,16 +137,16 @@ class Observer:
         if self._hold is not None:
             self._hold.release()
 
-    def _wait_until_quiet(self) -> float:
-        """Wait (bounded) until no dependency call started or ran in the last QUIET_S: leftovers of earlier traffic."""
+    def _wait_until_quiet(self, quiet_s: float) -> float:
+        """Wait (bounded) until no dependency call started or ran in the last `quiet_s`: leftovers of earlier traffic."""
         assert self.proxy is not None
         begin = time.monotonic()
-        while time.monotonic() - begin < QUIET_MAX_WAIT_S:
+        while time.monotonic() - begin < quiet_s + QUIET_MAX_WAIT_S:
             now = time.time()
             events = (fetch_stats(self.api, self.proxy, since=now - 60).get("http") or {}).get("events") or []
             busy = [e for e in events if e.get("status") is None and e.get("error") is None]
             last = max((float(e["ts"]) + (e.get("duration_ms") or 0) / 1000 for e in events), default=0.0)
-            if not busy and now - last >= QUIET_S:
+            if not busy and now - last >= quiet_s:
                 break
             time.sleep(0.05)
         return round(time.monotonic() - begin, 3)
@@ -170,10 +177,12 @@ class Observer:
             s = Sample(start, ok, response.status_code, round((time.perf_counter() - t0) * 1000, 3), None)
         c = Call(tag, start, time.time(), s, trace_id)
         self.calls.append(c)
-        if self.proxy is not None and self.mode is None and self._hold_policy == "until-mode":
+        if self.proxy is not None and self.mode is None:
             self.attribute()
-            if self.mode in ("trace", "header"):
+            if self.mode in ("trace", "header") and self._hold_policy == "until-mode":
                 self.release()  # the calls carry this verifier's ids: the sampler's cannot be mistaken for them
+        if self.proxy is not None and self.mode == "time" and self.listen_gap_s:
+            time.sleep(self.listen_gap_s)  # a dependency call now is nobody's request of ours: it shows as unexplained
         return c, response
 
     def attribute(self, since: float | None = None) -> dict[str, Any]:

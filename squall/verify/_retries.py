@@ -3,10 +3,20 @@
 from itertools import pairwise
 from typing import Any
 
+from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid, SquallError
 from squall.toxiproxy_client import ToxiproxyClient
-from squall.verify._observe import Call, Observer, check_count, check_seconds, event_brief, failed_attempt, result
+from squall.verify._observe import (
+    QUIET_S,
+    Call,
+    Observer,
+    check_count,
+    check_seconds,
+    event_brief,
+    failed_attempt,
+    result,
+)
 
 __all__ = ["retries"]
 
@@ -79,8 +89,10 @@ def retries(
         raise ExperimentInvalid(f"retry_after_s={retry_after_s!r} (expected a positive number of seconds, or leave it out)")
     if isinstance(backoff_min_growth, bool) or not isinstance(backoff_min_growth, (int, float)) or not 1 <= backoff_min_growth <= 100:
         raise ExperimentInvalid(f"backoff_min_growth={backoff_min_growth!r} (expected a ratio from 1 to 100, e.g. 1.5)")
-    with Observer("retries", url, configuration, proxy, headers) as obs:
-        injected_ra = _injected_retry_after(obs.api, proxy)
+    injected_ra = _injected_retry_after(config.toxiproxy_url(configuration), proxy)
+    # calls still caused by earlier requests wait out a Retry-After: wait for quiet longer than it
+    quiet_s = QUIET_S + (injected_ra or 0.0)
+    with Observer("retries", url, configuration, proxy, headers, quiet_s=quiet_s) as obs:
         for _ in range(requests):
             obs.call(timeout_s)
         counts = obs.attribute()

@@ -6,6 +6,7 @@ not forward X-Chaos-Run-Id or traceparent, so the verifier has to attribute
 dependency calls by time.
 """
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,6 +104,57 @@ def test_the_sampler_is_held_while_a_time_attributed_verifier_runs(system: Syste
     assert begin <= result["evidence"]["client"][0]["t"] and end >= result["evidence"]["checked_at"]
     assert not [r for r in rows if begin <= r[0] <= end]  # nothing sampled while held
     assert timeline.held_ticks > 0
+
+
+def test_trace_attribution_ignores_the_samplers_calls_and_lets_it_sample(system: System) -> None:
+    cfg = system.configuration
+    tp.add_http_error("payments", status=503, configuration=cfg)
+    with resilient(system, forward_run_id=False, forward_traceparent=True, breaker_threshold=NO_BREAKER) as url, \
+            sampling(url, interval_s=0.1, timeout_s=1.0) as timeline:
+        started = time.time()
+        result = retries(url, "payments", requests=3, max_attempts_per_request=3, configuration=cfg)
+        ended = time.time()
+        rows = timeline.snapshot()
+    assert verdict(result) == "passed", result
+    ev = result["evidence"]
+    assert ev["attribution"] == "trace" and ev["by_trace"] == 9 and ev["attempts_per_request"] == [3, 3, 3]
+    assert ev["events_seen"] > 9  # the sampler's calls were there, carrying other trace ids
+    [(begin, end)] = [(p[0], p[1]) for p in quiet.pauses(started) if "verifier retries" in str(p[2])]
+    assert end <= ev["client"][1]["t"]  # the hold ended after the first request proved trace attribution
+    assert [r for r in rows if end < r[0] < ended]  # and the sampler kept sampling during the check
+
+
+def test_header_attribution_when_only_x_chaos_run_id_is_forwarded(system: System, resilient_url: str) -> None:
+    cfg = system.configuration
+    tp.add_http_error("payments", status=503, configuration=cfg)
+    result = retries(resilient_url, "payments", requests=1, configuration=cfg)
+    assert verdict(result) == "passed", result
+    assert result["evidence"]["attribution"] == "header" and result["evidence"]["by_header"] == 3
+
+
+def test_time_attribution_with_traffic_it_cannot_explain_is_inconclusive(system: System) -> None:
+    cfg = system.configuration
+    tp.add_http_error("payments", status=503, configuration=cfg)
+    with fragile(system, forward_run_id=False, delay_s=0.1) as url:
+        stop = threading.Event()
+
+        def other_user() -> None:  # another client of the same service, not squall's sampler
+            with httpx.Client() as client:
+                for _ in range(200):
+                    if stop.wait(0.03):
+                        return
+                    client.get(url, timeout=5)
+
+        thread = threading.Thread(target=other_user)
+        thread.start()
+        try:
+            result = retries(url, "payments", requests=3, configuration=cfg)
+        finally:
+            stop.set()
+            thread.join(10)
+    assert verdict(result) == "inconclusive", result
+    assert "cannot explain by its own requests" in result["summary"]
+    assert result["evidence"]["unexplained"] > 0
 
 
 # -- finding 2: "no retries" judged per request, not on the total ---------------------------------------
