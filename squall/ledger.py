@@ -22,6 +22,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -108,19 +109,40 @@ def _is_time(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _decode(raw: bytes) -> tuple[dict[str, Any] | None, str]:
-    """One line -> (record, "") or (None, why it cannot be used)."""
+def _decode(raw: bytes) -> tuple[list[dict[str, Any]], str]:
+    """One line -> ([record], "") as a rule; for a damaged line, the whole records found in it and why it is damaged."""
     try:
-        text = raw.decode("utf-8")
+        text, why = raw.decode("utf-8"), ""
     except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 (byte {exc.start})"
-    try:
-        rec = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        return None, f"not JSON ({str(exc)[:60]}; a torn write?)"
-    if not isinstance(rec, dict):
-        return None, f"not a JSON object (got {type(rec).__name__})"
-    return rec, ""
+        text, why = raw.decode("utf-8", errors="replace"), f"not UTF-8 (byte {exc.start})"
+    if not why:
+        try:
+            rec = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            why = f"not JSON ({str(exc)[:60]}; a torn write?)"
+        else:
+            if isinstance(rec, dict):
+                return [rec], ""
+            return [], f"not a JSON object (got {type(rec).__name__})"
+    found = _salvage(text)
+    return found, why + (f"; {len(found)} whole record(s) in it were read" if found else "")
+
+
+_RECORD_START = re.compile(r'\{\s*"op"\s*:')
+
+
+def _salvage(text: str) -> list[dict[str, Any]]:
+    """Whole records inside a damaged line: an older squall appended the next record onto a torn one."""
+    decoder, found, pos = json.JSONDecoder(), [], 0
+    while (match := _RECORD_START.search(text, pos)) is not None:
+        try:
+            rec, pos = decoder.raw_decode(text, match.start())
+        except (ValueError, RecursionError):
+            pos = match.start() + 1
+            continue
+        if isinstance(rec, dict):
+            found.append(rec)
+    return found
 
 
 def _apply_entry(rec: dict[str, Any]) -> tuple[Entry | None, str]:
@@ -149,33 +171,38 @@ def parse(data: bytes) -> tuple[dict[str, Entry], list[SkippedLine]]:
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
-        rec, why = _decode(raw)
-        if rec is None:
-            skipped.append(SkippedLine(number, why))
-            continue
-        op = rec.get("op")
-        if op == "apply":
-            entry, why = _apply_entry(rec)
-            if entry is None:
-                skipped.append(SkippedLine(number, why))
-            elif entry.id in entries:
-                skipped.append(SkippedLine(number, f"apply record: id {entry.id!r} was already applied"))
-            else:
-                entries[entry.id] = entry
-        elif op == "strike":
-            why = _field_error(rec, "id", (str,), "a non-empty string") or ""
-            if not why and not _is_time(rec.get("at")):
-                why = f"'at' is {_short(rec.get('at'))} (expected a time in seconds)"
-            if not why and not isinstance(rec.get("outcome"), str | None):
-                why = f"'outcome' is {_short(rec.get('outcome'))} (expected a string)"
-            if why:
-                skipped.append(SkippedLine(number, f"strike record: {why}"))
-            elif rec["id"] in entries and entries[rec["id"]].is_open:
-                old = entries[rec["id"]]
-                entries[old.id] = Entry(**{**old.__dict__, "struck_at": float(rec["at"]), "outcome": rec.get("outcome")})
-        else:
-            skipped.append(SkippedLine(number, f"unknown op {_short(op)} (expected \"apply\" or \"strike\")"))
+        records, why = _decode(raw)
+        reasons = [why] if why else []
+        reasons += [r for r in (_use(rec, entries) for rec in records) if r]
+        if reasons:
+            skipped.append(SkippedLine(number, "; ".join(reasons)))
     return entries, skipped
+
+
+def _use(rec: dict[str, Any], entries: dict[str, Entry]) -> str:
+    """Apply one record to ``entries``; "" or why it cannot be used."""
+    op = rec.get("op")
+    if op == "apply":
+        entry, why = _apply_entry(rec)
+        if entry is None:
+            return why
+        if entry.id in entries:
+            return f"apply record: id {entry.id!r} was already applied"
+        entries[entry.id] = entry
+        return ""
+    if op == "strike":
+        why = _field_error(rec, "id", (str,), "a non-empty string") or ""
+        if not why and not _is_time(rec.get("at")):
+            why = f"'at' is {_short(rec.get('at'))} (expected a time in seconds)"
+        if not why and not isinstance(rec.get("outcome"), str | None):
+            why = f"'outcome' is {_short(rec.get('outcome'))} (expected a string)"
+        if why:
+            return f"strike record: {why}"
+        old = entries.get(rec["id"])
+        if old is not None and old.is_open:  # a strike of an unknown id strikes nothing
+            entries[old.id] = Entry(**{**old.__dict__, "struck_at": float(rec["at"]), "outcome": rec.get("outcome")})
+        return ""
+    return f"unknown op {_short(op)} (expected \"apply\" or \"strike\")"
 
 
 class Ledger:
@@ -244,9 +271,10 @@ class Ledger:
             for raw in data.split(b"\n"):
                 if not raw.strip():
                     continue
-                rec, _ = _decode(raw)
-                if rec is None or not isinstance(rec.get("id"), str) or rec["id"] not in old:  # lines about old entries go; anything else stays
-                    keep.append(raw + b"\n")
+                records, why = _decode(raw)
+                ids = [rec.get("id") for rec in records]
+                if why or not ids or not all(isinstance(i, str) and i in old for i in ids):
+                    keep.append(raw + b"\n")  # only whole lines about old struck entries go
             fh.seek(0)
             fh.truncate()
             fh.write(b"".join(keep))

@@ -109,7 +109,7 @@ def test_a_torn_line_does_not_hide_the_fault_written_after_it(api: Api) -> None:
 
 
 # -- item 3: names are encoded; a 404 is "gone" only when the server says so ------------
-@pytest.mark.parametrize("name", ["q?x", "h#x", "a%2Fb", "sp ace", "ünï", "a/b"])
+@pytest.mark.parametrize("name", ["q?x", "h#x", "a%2Fb", "sp ace", "ünï", "a/b", "{x}"])
 def test_cleanup_removes_toxics_with_url_special_names_and_nothing_else(api: Api, name: str) -> None:
     api.client.add_toxic("be", "latency", {"latency": 1}, name="bystander")
     api.client.add_toxic("be", "latency", {"latency": 1}, name=name)

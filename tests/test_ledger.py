@@ -148,3 +148,15 @@ def test_compact_drops_old_struck_entries_and_keeps_open_ones_and_unreadable_lin
     ledger.compact()
     assert [e.id for e in ledger.entries()] == [still.id]
     assert len(ledger.skipped) == 2
+
+
+def test_a_record_an_older_squall_glued_onto_a_torn_line_is_still_read(tmp_path: Path) -> None:
+    """Before records were written on a line of their own, the next one was appended onto a torn line."""
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    entry = ledger.apply("toxiproxy.toxic", {}, {"url": "u"}, "glued", run_id="r1")
+    whole = path.read_bytes().rstrip(b"\n")
+    path.write_bytes(b'{"op":"apply","id":"torn","kind":"toxi' + whole + b'\x00trailing junk\n')
+    assert [e.id for e in ledger.open_entries()] == [entry.id]
+    (skipped,) = ledger.skipped
+    assert skipped.line == 1 and "1 whole record(s) in it were read" in skipped.reason
