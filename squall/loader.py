@@ -24,6 +24,7 @@ composer or its full constructor.
 
 import errno
 import gc
+import itertools
 import json
 import os
 import re
@@ -132,6 +133,9 @@ def load_json(path: Path | str, what: str = "a JSON file") -> Any:
 
 # -- JSON ------------------------------------------------------------------------
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -140,16 +144,10 @@ def _line_of(text: str, offset: int) -> int:
 
 def parse_json(text: str, name: str) -> Any:
     """Strict JSON with the nesting limit checked before the parser recurses."""
-    depth = 0
-    for match in _JSON_TOKENS.finditer(text):
-        token = match.group()
-        if token in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise FileInvalid(name, f"nesting deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
-                                  line=_line_of(text, match.start()))
-        elif token in "]}":
-            depth -= 1
+    # fast path, all in C: drop strings, keep brackets, take the running maximum
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRINGS.sub("", text))
+    if max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH:
+        _raise_json_depth(text, name)
 
     def constant(word: str) -> Any:
         raise ValueError(f"{word} is not a JSON number (expected a finite number)")
@@ -169,6 +167,20 @@ def parse_json(text: str, name: str) -> Any:
                           line=exc.lineno) from exc
     except (ValueError, RecursionError) as exc:
         raise FileInvalid(name, f"not valid JSON: {exc}") from exc
+
+
+def _raise_json_depth(text: str, name: str) -> None:
+    """Find where JSON nesting first goes past MAX_DEPTH and raise, naming that line."""
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise FileInvalid(name, f"nesting deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
+                                  line=_line_of(text, match.start()))
+        elif token in "]}":
+            depth -= 1
 
 
 # -- YAML ------------------------------------------------------------------------
@@ -253,27 +265,17 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
     cache: dict[str, Any] = {}
     root: Any = None
     expanded = documents = 0
+    scalar_event, alias_event, mapping_start, sequence_start = (
+        yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    mapping_end, sequence_end, document_start, stream_end = (
+        yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.DocumentStartEvent, yaml.StreamEndEvent)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of new containers would otherwise trigger full collections again and again
     try:
         while True:
             event = get_event()
             kind = type(event)
-            if kind is yaml.StreamEndEvent or event is None:
-                break
-            if kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise fail("a second YAML document (expected one document per file)", event.start_mark.line + 1)
-                continue
-            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                frame = stack.pop()
-                if frame.merges:
-                    _merge(frame, fail)
-                if frame.anchor is not None:
-                    anchors[frame.anchor] = (frame.value, frame.size, frame.height)
-                value, size, height = frame.value, frame.size, frame.height
-            elif kind is yaml.ScalarEvent:
+            if kind is scalar_event:
                 try:
                     value = _scalar(event, event.tag, cache)
                 except KeyError:
@@ -284,7 +286,14 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 if event.anchor is not None:
                     anchors[event.anchor] = (value, 1, 0)
                 size, height = 1, 0
-            elif kind is yaml.AliasEvent:
+            elif kind is mapping_end or kind is sequence_end:
+                frame = stack.pop()
+                if frame.merges:
+                    _merge(frame, fail)
+                if frame.anchor is not None:
+                    anchors[frame.anchor] = (frame.value, frame.size, frame.height)
+                value, size, height = frame.value, frame.size, frame.height
+            elif kind is alias_event:
                 found = anchors.get(event.anchor, _MISSING)
                 if found is _MISSING:
                     raise fail(f'alias "*{event.anchor}" names no anchor defined before it', event.start_mark.line + 1)
@@ -299,8 +308,8 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 if len(stack) + height > MAX_DEPTH:
                     raise fail(f"an alias nests deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
                                event.start_mark.line + 1)
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                if event.tag not in (_MAPS if kind is yaml.MappingStartEvent else _SEQS):
+            elif kind is mapping_start or kind is sequence_start:
+                if event.tag not in (_MAPS if kind is mapping_start else _SEQS):
                     raise fail(_refused(event.tag), event.start_mark.line + 1)
                 if len(stack) >= MAX_DEPTH:
                     raise fail(f"nesting deeper than {MAX_DEPTH} levels (expected at most {MAX_DEPTH})",
@@ -323,9 +332,15 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                     lines[()] = event.start_mark.line + 1
                 if event.anchor is not None:
                     anchors[event.anchor] = None
-                stack.append(_Frame({} if kind is yaml.MappingStartEvent else [], path, event.anchor))
+                stack.append(_Frame({} if kind is mapping_start else [], path, event.anchor))
                 continue
+            elif kind is stream_end or event is None:
+                break
             else:
+                if kind is document_start:
+                    documents += 1
+                    if documents > 1:
+                        raise fail("a second YAML document (expected one document per file)", event.start_mark.line + 1)
                 continue
             # attach the finished value to the open container, or make it the document
             if not stack:
@@ -337,8 +352,8 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 top.height = height + 1
             container = top.value
             if type(container) is list:
-                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not yaml.MappingEndEvent \
-                        and kind is not yaml.SequenceEndEvent:
+                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not mapping_end \
+                        and kind is not sequence_end:
                     lines[top.path + (len(container),)] = event.start_mark.line + 1
                 container.append(value)
             elif not top.has_key:
@@ -347,8 +362,8 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 top.key, top.has_key = value, True
             else:
                 key = top.key
-                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not yaml.MappingEndEvent \
-                        and kind is not yaml.SequenceEndEvent:
+                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not mapping_end \
+                        and kind is not sequence_end:
                     lines[top.path + (_key_text(key),)] = event.start_mark.line + 1
                 if key is _MERGE_KEY:
                     if top.merges is None:

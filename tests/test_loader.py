@@ -117,7 +117,7 @@ def test_size_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_a_large_valid_file_loads(tmp_path: Path) -> None:
-    """A 1.5 MB experiment (far more than any real one) loads whole; benchmarks/loader_speed.py measures 9 MB."""
+    """A 1.5 MB experiment (far more than any real one) loads whole; benchmarks/loader.py measures 9 MB."""
     method = [{"type": "action", "name": f"step-{i}", "provider": {"type": "python", "module": "os.path",
                "func": "exists", "arguments": {"path": f"/tmp/{i}"}}} for i in range(12_000)]
     path = tmp_path / "big.yaml"
