@@ -26,9 +26,22 @@ def toxiproxy_url(configuration: Mapping[str, Any] | None = None) -> str:
 URL_USERINFO = re.compile(r"(?<=://)[^\s/@]+(?=@)")
 
 
+#: query parameters whose values are credentials (compared case-insensitively, the whole name); documented in
+#: docs/masking.md: ``?access_token=abc&page=2`` is kept as ``?access_token=[masked]&page=2``
+CREDENTIAL_QUERY_PARAMS = (
+    "access_token", "refresh_token", "id_token", "token", "api_key", "api-key", "apikey", "x-api-key", "key",
+    "password", "passwd", "pwd", "secret", "client_secret", "sig", "signature", "auth", "authorization",
+    "credential", "credentials",
+)
+#: the value of a credential query parameter (``?token=...`` / ``&sig=...``), anywhere in a text
+URL_CREDENTIAL_PARAM = re.compile(
+    r"(?i)(?<=[?&;])(" + "|".join(map(re.escape, CREDENTIAL_QUERY_PARAMS)) + r")=(?!\[masked\])[^&#\s\"'\\<>]+"
+)
+
+
 def redact_url(url: str) -> str:
-    """A URL safe to print, log or keep in a journal: any user:password@ part becomes [masked]@."""
-    return URL_USERINFO.sub("[masked]", url)
+    """A URL safe to print, log or keep in a journal: user:password@ and credential query values become [masked]."""
+    return URL_CREDENTIAL_PARAM.sub(r"\1=[masked]", URL_USERINFO.sub("[masked]", url))
 
 
 def toxiproxy_timeout_s(configuration: Mapping[str, Any] | None = None) -> float:

@@ -1,6 +1,5 @@
 """`squall report JOURNAL [-o DIR]` and `squall reports prune --older-than 60d [--keep N] [DIR]`."""
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -8,7 +7,7 @@ from typing import Any, NoReturn
 
 import click
 
-from squall.errors import SquallError
+from squall.errors import FileInvalid, SquallError
 from squall.exitcodes import ExitCode
 from squall.reporting import prune as retention
 from squall.reporting.masking import invalid_patterns
@@ -21,23 +20,35 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
     sys.exit(code)
 
 
+def _not_a_journal_hint(data: Any) -> str:
+    """What a JSON object that is no journal seems to be, to say which file was meant."""
+    if not isinstance(data, dict) or not data:
+        return "; the file holds an empty object" if data == {} else ""
+    if "activities" in data and ({"system", "chaoslib_version", "target"} & set(data)):
+        return "; it looks like `chaos discover` output, not a run's journal"
+    if "method" in data or "steady-state-hypothesis" in data:
+        return "; it looks like an experiment, not a journal: run it with `chaos run` to get one"
+    return ""
+
+
 def load_journal(path: Path) -> dict[str, Any]:
-    """Read a journal file; exit 4 (invalid input) naming the problem when it is missing or malformed."""
+    """Read a journal file safely (size, depth, UTF-8: squall.loader); exit 4 naming the problem when it is none."""
+    from squall.loader import load_json
+    from squall.outcome.reader import NotAJournal, require_journal
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        _fail(f'journal "{path}" does not exist (expected a Chaos Toolkit journal, e.g. journal.json)',
-              ExitCode.INVALID)
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f'journal "{path}" cannot be read: {exc}', ExitCode.INVALID)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _fail(f'journal "{path}" is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} '
-              "(expected the journal.json that `chaos run` writes)", ExitCode.INVALID)
+        data = load_json(path, "a Chaos Toolkit journal, e.g. journal.json")
+    except FileInvalid as exc:
+        where = f", line {exc.line}" if exc.line else ""
+        hint = "" if "expected" in exc.message else " (expected the journal.json that `chaos run` writes)"
+        _fail(f'journal "{exc.path}"{where}: {exc.message}{hint}', ExitCode.INVALID)
     if not isinstance(data, dict):
         _fail(f'journal "{path}" holds a JSON {type(data).__name__}, not an object '
               "(expected the journal.json that `chaos run` writes)", ExitCode.INVALID)
+    try:
+        require_journal(data, f'journal "{path}"')
+    except NotAJournal as exc:
+        _fail(f"{exc}{_not_a_journal_hint(data)}", ExitCode.INVALID)
     return data
 
 
@@ -62,6 +73,8 @@ def report(journal: Path, out_dir: Path | None, masks: tuple[str, ...]) -> None:
     from squall.reporting import build, write
 
     model = build(data, extra_patterns=masks)
+    for warning in model.warnings:
+        click.echo(f"warning: {warning}", err=True)
     target = out_dir if out_dir is not None else default_dir(model.slug, model.started)
     try:
         paths = write(model, target)

@@ -9,13 +9,13 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from squall.reporting.records import Check, CheckKind, Report, Verdict
+from squall.reporting.textsafe import safe_text
 
-# Characters XML 1.0 cannot carry at all (a journal may hold raw control bytes in an output).
-_XML_BAD = {c: None for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)}
+_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 
 
 def _clean(text: str) -> str:
-    return text.translate(_XML_BAD)
+    return safe_text(text)  # XML 1.0 cannot carry control bytes, lone surrogates, U+FFFE or U+FFFF
 
 
 def _seconds(value: float | None) -> str:
@@ -91,4 +91,5 @@ def render_junit(report: Report) -> bytes:
             ET.SubElement(props, "property", name=name, value=_clean(value))
     suite.insert(0, props)
     ET.indent(root)
-    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+    # Serialised as text and cleaned as a whole, so no attribute or text can carry an XML-illegal code point.
+    return (_DECLARATION + safe_text(ET.tostring(root, encoding="unicode"))).encode("utf-8")

@@ -140,6 +140,8 @@ class Report:
     configuration: list[tuple[str, str]] = field(default_factory=list)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: what the reader should know about the report itself (a mask pattern that ran out of time), said once each
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float | None:

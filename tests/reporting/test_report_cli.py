@@ -50,10 +50,10 @@ def test_report_with_output_dir_mask_and_step_summary(tmp_path: Path) -> None:
 def test_report_refuses_missing_or_malformed_journals_with_exit_4(tmp_path: Path) -> None:
     out = squall("report", "nope.json", cwd=tmp_path)
     assert out.returncode == 4
-    assert 'journal "nope.json" does not exist' in out.stderr
+    assert 'journal "nope.json": does not exist' in out.stderr
     (tmp_path / "broken.json").write_text('{"title": ')
     out = squall("report", "broken.json", cwd=tmp_path)
-    assert out.returncode == 4 and "is not valid JSON" in out.stderr and "line 1" in out.stderr
+    assert out.returncode == 4 and "not valid JSON" in out.stderr and "line 1" in out.stderr
     (tmp_path / "list.json").write_text("[1, 2]")
     out = squall("report", "list.json", cwd=tmp_path)
     assert out.returncode == 4 and "holds a JSON list, not an object" in out.stderr

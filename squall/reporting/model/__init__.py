@@ -21,7 +21,7 @@ from squall.reporting.masking import Masker, from_experiment
 from squall.reporting.model.activities import activities_of
 from squall.reporting.model.checks import checks_of
 from squall.reporting.model.objectives import sampler_timeouts, slo_objectives, stop_objectives
-from squall.reporting.model.reading import as_dict, as_list, extension, num, slug, ts
+from squall.reporting.model.reading import as_dict, as_list, bounded, extension, num, slug, ts
 from squall.reporting.records import (
     CheckKind,
     CleanupItem,
@@ -122,6 +122,15 @@ def _settings(experiment: Mapping[str, Any], masker: Masker) -> tuple[list[tuple
 
 def build(journal: Any, extra_patterns: Iterable[str] = ()) -> Report:
     """Read a journal (any shape) into a masked, formatted report model; never raises."""
+    try:
+        return _build(journal, extra_patterns)
+    except RecursionError:
+        # A journal in memory may nest deeper than Python can show (a file is held to squall.loader's depth
+        # limit): read a copy cut at MAX_DEPTH levels; a check for depth on every journal would slow every report.
+        return _build(bounded(journal), extra_patterns)
+
+
+def _build(journal: Any, extra_patterns: Iterable[str]) -> Report:
     journal = as_dict(journal)
     ext = extension(journal)
     experiment = as_dict(journal.get("experiment"))
@@ -194,4 +203,6 @@ def build(journal: Any, extra_patterns: Iterable[str] = ()) -> Report:
     record = from_journal(journal)  # the one reader and verdict every consumer shares
     report.verdict, report.score = record.verdict, record.score
     report.reason = masker.text(record.reason)
+    report.warnings = list(masker.slow.values())  # every text is masked by now: the list is complete
+    notes.extend(report.warnings)
     return report

@@ -1,9 +1,12 @@
 """Defensive readers of journal values: a journal may have any shape, these never raise."""
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from squall.reporting.masking import MAX_DEPTH, TOO_DEEP
 
 
 def as_dict(value: Any) -> Mapping[str, Any]:
@@ -16,25 +19,39 @@ def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else []
 
 
+#: unix times beyond this (year 5138) are not times a run had; datetime cannot show much later ones
+MAX_TIME = 1e11
+
+
 def num(value: Any) -> float | None:
-    """The value as a float if it is a number (not a bool), else None."""
+    """The value as a float if it is a finite number (not a bool, NaN, infinite or too big for a float), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        f = float(value)
+    except OverflowError:  # an int of hundreds of digits
+        return None
+    return f if math.isfinite(f) else None
+
+
+def when(value: Any) -> float | None:
+    """A unix time in seconds (0 .. year 5138) from a number, else None."""
+    f = num(value)
+    return f if f is not None and 0 <= f < MAX_TIME else None
 
 
 def ts(value: Any) -> float | None:
     """A journal time (unix seconds or ISO 8601) as unix seconds, or None."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return when(value)
     if isinstance(value, str) and value:
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
+            if parsed.tzinfo is None:  # Chaos Toolkit before 1.x wrote naive UTC times
+                parsed = parsed.replace(tzinfo=UTC)
+            return when(parsed.timestamp())
+        except (ValueError, OverflowError, OSError):
             return None
-        if parsed.tzinfo is None:  # Chaos Toolkit before 1.x wrote naive UTC times
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
     return None
 
 
@@ -50,3 +67,29 @@ def slug(title: str) -> str:
     """A file-name-safe slug of an experiment title."""
     text = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     return text[:60].rstrip("-") or "experiment"
+
+
+def bounded(value: Any, max_depth: int = MAX_DEPTH) -> Any:
+    """A copy of a JSON-like value whose containers nested deeper than ``max_depth`` become a marker (no recursion)."""
+
+    def fresh(v: Any, depth: int) -> tuple[Any, tuple[Any, Any, int] | None]:
+        if isinstance(v, (Mapping, list, tuple)):
+            if depth >= max_depth:
+                return TOO_DEEP, None
+            new: Any = {} if isinstance(v, Mapping) else []
+            return new, (v, new, depth)
+        return v, None
+
+    root, job = fresh(value, 0)
+    stack = [job] if job else []
+    while stack:
+        src, dst, depth = stack.pop()
+        for k, v in (src.items() if isinstance(src, Mapping) else enumerate(src)):
+            new, job = fresh(v, depth + 1)
+            if isinstance(dst, dict):
+                dst[k] = new
+            else:
+                dst.append(new)
+            if job:
+                stack.append(job)
+    return root
