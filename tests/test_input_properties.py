@@ -9,6 +9,7 @@ at, keeps no toxic and stays enabled. ``SQUALL_HYPOTHESIS_EXAMPLES`` sets the
 scale (default 100: validate tries half of it, the gate a fifth; under 20 s on a quiet machine).
 """
 
+import copy
 import json
 import os
 import tempfile
@@ -35,6 +36,9 @@ PROPS = settings(max_examples=max(10, EXAMPLES // 2), deadline=None, database=No
 GATE_PROPS = settings(PROPS, max_examples=max(5, EXAMPLES // 5))
 ROOT = Path(__file__).resolve().parents[1]
 REAL = sorted([*ROOT.glob("experiments/**/*.yaml"), *ROOT.glob("squall/demo/experiments/*.yaml")])
+#: read once: generation must not change if someone edits an experiment while the test runs
+REAL_BYTES = {str(path.relative_to(ROOT)): path.read_bytes() for path in REAL}
+REAL_DOCS = {str(path.relative_to(ROOT)): load(path).doc for path in REAL}
 PROXIES = ("payments", "inventory", "replica", "database")
 
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.floats()
@@ -87,8 +91,7 @@ def _paths(doc: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @st.composite
 def mutated_experiment(draw: st.DrawFn, url: str) -> tuple[str, str]:
     """A bundled experiment pointed at the test's proxy, with one value replaced or one key removed (YAML or JSON)."""
-    source = draw(st.sampled_from(REAL))
-    doc = load(source).doc
+    doc = copy.deepcopy(REAL_DOCS[draw(st.sampled_from(sorted(REAL_DOCS)))])
     if isinstance(doc.get("configuration"), dict):
         doc["configuration"]["toxiproxy_url"] = url
     path = draw(st.sampled_from(_paths(doc)[1:]))
@@ -120,7 +123,7 @@ def any_input(draw: st.DrawFn, url: str) -> tuple[bytes, str]:
         return text.encode(), suffix
     if kind == "bytes":
         return draw(st.binary(max_size=400)), draw(st.sampled_from([".yaml", ".json"]))
-    data = bytearray(draw(st.sampled_from(REAL)).read_bytes())
+    data = bytearray(REAL_BYTES[draw(st.sampled_from(sorted(REAL_BYTES)))])
     for _ in range(draw(st.integers(min_value=1, max_value=5))):
         i = draw(st.integers(min_value=0, max_value=len(data) - 1))
         data[i] = draw(st.integers(min_value=0, max_value=255))

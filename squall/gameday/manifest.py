@@ -15,6 +15,7 @@ import yaml
 
 from squall import __version__
 from squall.gameday.suite import Suite, slugify
+from squall.loader import read_text
 
 #: placeholder image; build the repo's Dockerfile and push it under your own registry/owner
 DEFAULT_IMAGE = f"ghcr.io/OWNER/squall:{__version__}"
@@ -44,7 +45,7 @@ def manifests(
     experiments = []
     for i, exp in enumerate(suite.experiments):
         key = f"{i:02d}-{slugify(exp.path.name)}"
-        files[key] = exp.path.read_text(encoding="utf-8")
+        files[key] = read_text(exp.path, "an experiment file in YAML or JSON")  # FileInvalid: exit 4
         items.append({"key": key, "path": f"experiments/{key}"})
         entry: dict[str, Any] = {"path": f"experiments/{key}", "name": exp.name, "weight": exp.weight, "required": exp.required}
         if exp.vars:

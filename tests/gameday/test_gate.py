@@ -187,3 +187,28 @@ def test_exit_4_for_invalid_input_before_anything_runs(
     assert not list(tmp_path.glob("reports/**/journal.json"))
     with ToxiproxyClient(proxy_url) as client:
         assert client.toxics("payments") == [] and client.proxies()["payments"]["enabled"] is True
+
+
+def test_every_game_day_command_refuses_an_unsafe_suite_or_experiment_file_with_exit_4(
+    tmp_path: Path, passing: Path
+) -> None:
+    import os
+
+    fifo = tmp_path / "suite-pipe.yaml"
+    os.mkfifo(fifo)  # opening it for reading used to block forever
+    latin1 = tmp_path / "suite-latin1.yaml"
+    latin1.write_bytes(b"name: caf\xe9\nexperiments: [passing.yaml]\n")
+    for args in (["gameday", "run", "--quiet", str(fifo)], ["gameday", "schedule", "--once", str(fifo)],
+                 ["gameday", "manifest", str(fifo)], ["gameday", "manifest", str(latin1)],
+                 ["gate", "--quiet", str(latin1)]):
+        proc = squall(*args, cwd=tmp_path, timeout=60)
+        assert proc.returncode == 4, (args, proc.stdout + proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert ("is a FIFO (named pipe), not a regular file" in proc.stderr
+                or "byte 9 (0xe9) is not UTF-8" in proc.stderr), (args, proc.stderr)
+    # the manifest embeds experiment files: one over the size limit is refused, not copied into a ConfigMap
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: s\nschedule: '0 10 * * 2'\nexperiments: [passing.yaml]\n")
+    proc = squall("gameday", "manifest", str(suite), cwd=tmp_path, env={"SQUALL_MAX_FILE_BYTES": "100"})
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert f"{passing}: is " in proc.stderr and "expected at most 100" in proc.stderr
