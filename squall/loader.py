@@ -283,8 +283,10 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 except ValueError as exc:
                     raise fail(f"{event.value!r} is not a valid {event.tag or 'value'} ({exc})",
                                event.start_mark.line + 1) from exc
+                if value is _MERGE_KEY and not (stack and type(stack[-1].value) is dict and not stack[-1].has_key):
+                    value = "<<"  # a merge key only as a mapping key; elsewhere it is the text "<<"
                 if event.anchor is not None:
-                    anchors[event.anchor] = (value, 1, 0)
+                    anchors[event.anchor] = ("<<" if value is _MERGE_KEY else value, 1, 0)
                 size, height = 1, 0
             elif kind is mapping_end or kind is sequence_end:
                 frame = stack.pop()

@@ -91,6 +91,12 @@ def test_plain_yaml_keeps_aliases_merge_keys_and_lines(tmp_path: Path) -> None:
     assert loaded.lines[("method", 0, "latency_ms")] == 4 and loaded.lines[("method", 1, "n")] == 7
 
 
+def test_merge_key_text_outside_a_key_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("a: <<\nb: [<<, x]\nc: &m <<\nd: *m\n<<: {z: 1}\n")
+    assert load(path).doc == {"a": "<<", "b": ["<<", "x"], "c": "<<", "d": "<<", "z": 1}
+
+
 def test_json_is_strict_and_depth_limited(tmp_path: Path) -> None:
     path = tmp_path / "journal.json"
     for text, message in [('{"a": NaN}', "NaN is not a JSON number"), ('{"a": 1, "a": 2}', 'duplicate key "a"'),
