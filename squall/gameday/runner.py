@@ -230,14 +230,22 @@ def _run_one(exp: SuiteExperiment, run_dir: Path, env: Mapping[str, str] | None,
             stopper.child = None
     duration = time.time() - started
     journal = read_journal_file(journal_path)
+    return experiment_result(exp, journal, returncode=returncode, timed_out=timed_out, duration_s=duration,
+                             run_id=run_id, out_dir=out_dir, journal_path=journal_path,
+                             reports=_reports(out_dir, journal))
+
+
+def experiment_result(exp: SuiteExperiment, journal: dict[str, Any] | None, *, returncode: int | None,
+                      timed_out: bool, duration_s: float, run_id: str | None, out_dir: Path,
+                      journal_path: Path, reports: dict[str, Path]) -> ExperimentResult:
+    """One experiment's result from the journal its run wrote: verdict, reason and score come from squall.outcome."""
     outcome = from_journal(journal, returncode=returncode)
     # One duration per run: the one its journal (and so its report) gives; the process's own time only without one.
-    duration = outcome.duration_s if outcome.duration_s is not None else duration
+    duration = outcome.duration_s if outcome.duration_s is not None else duration_s
     verdict, reason = outcome.verdict, outcome.reason
     if timed_out:
         verdict = Verdict.INCONCLUSIVE
         reason = f"stopped after its timeout_s of {exp.timeout_s:g} s (SIGTERM; its faults were removed)"
-    reports = _reports(out_dir, journal)
     return ExperimentResult(
         name=exp.name, path=exp.path, verdict=verdict, reason=reason,
         score=run_score(verdict, outcome.checks), weight=exp.weight, required=exp.required,
