@@ -14,13 +14,14 @@ shows ``integer``/``number`` for these arguments.
 import functools
 import inspect
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from squall.errors import ExperimentInvalid
 
-__all__ = ["BOUNDS_ATTR", "Bound", "Check", "HostPort", "bounded", "bounds_of"]
+__all__ = ["BOUNDS_ATTR", "QUANTITIES", "Bound", "Check", "HostPort", "bounded", "bounds_of", "quantity_of"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -97,6 +98,21 @@ def bounded(**checks: Check) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return wrapper
 
     return decorate
+
+
+#: ranges by argument name for squall activities that do not declare ``@bounded`` yet (`squall validate` only;
+#: those functions check at run time themselves). A declaration on the function always wins.
+QUANTITIES: tuple[tuple[re.Pattern[str], Bound], ...] = (
+    (re.compile(r"_(ms|s|us)$"), Bound(0)),  # durations, timeouts, delays
+    (re.compile(r"_kbps$"), Bound(0)),  # bandwidth
+    (re.compile(r"^(toxicity|fraction|rate|min_rate|min_success_rate)$"), Bound(0, 1)),  # fractions
+    (re.compile(r"(^|_)port$"), Bound(0, 65535, whole=True)),
+)
+
+
+def quantity_of(name: str) -> Bound | None:
+    """The range ``QUANTITIES`` gives an argument of this name, if any."""
+    return next((bound for pattern, bound in QUANTITIES if pattern.search(name)), None)
 
 
 def bounds_of(func: Any) -> Mapping[str, Check]:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from squall import config
-from squall.bounds import bounds_of
+from squall.bounds import bounds_of, quantity_of
 
 __all__ = ["argument_problems", "process_problem", "url_problem"]
 
@@ -22,13 +22,23 @@ def _substituted_later(value: Any) -> bool:
 
 
 def argument_problems(func: Callable[..., Any], arguments: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(argument, message) for every argument outside the range its function declares (``${...}`` values skipped)."""
+    """(argument, message) for every argument outside its range (``${...}`` values skipped).
+
+    The range is the one the function declares (``@bounded``); for other numbers
+    passed to a squall function, the one ``QUANTITIES`` gives by argument name.
+    """
+    declared = bounds_of(func)
+    ours = str(getattr(func, "__module__", "")).startswith("squall")
     out = []
-    for name, check in bounds_of(func).items():
-        if name in arguments and not _substituted_later(arguments[name]):
-            problem = check.problem(name, arguments[name])
-            if problem is not None:
-                out.append((name, problem))
+    for name, value in arguments.items():
+        if not isinstance(name, str) or _substituted_later(value):
+            continue
+        check = declared.get(name)
+        if check is None and ours and isinstance(value, (int, float)) and not isinstance(value, bool):
+            check = quantity_of(name)
+        problem = check.problem(name, value) if check is not None else None
+        if problem is not None:
+            out.append((name, problem))
     return out
 
 

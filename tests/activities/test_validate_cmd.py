@@ -289,3 +289,24 @@ def test_a_proxy_the_toxiproxy_does_not_have_is_named_with_the_closest_existing_
     assert validate_experiment(path, offline=True) == []  # offline: the Toxiproxy is not asked
     with ToxiproxyClient(toxiproxy) as client:
         assert sorted(client.proxies()) == ["inventory", "payments", "payments-eu"]  # validate created nothing
+
+
+def test_probes_and_verifiers_get_the_named_quantity_ranges(tmp_path: Path) -> None:
+    """Functions without @bounded still get negative timeouts, infinite budgets and fractions above 1 refused."""
+    def probe(module: str, func: str, **arguments: object) -> dict[str, object]:
+        return {"type": "probe", "name": func, "provider": {"type": "python", "module": module, "func": func,
+                                                           "arguments": {"url": "http://127.0.0.1:1/", **arguments}}}
+
+    import yaml
+
+    path = tmp_path / "exp.yaml"  # YAML: strict JSON has no Infinity to pass
+    path.write_text(yaml.safe_dump({"title": "t", "description": "d", "method": [
+        probe("squall.probes.sli", "meets_slo", timeout_s=-1, min_success_rate=1.5, max_p95_ms=1e400),
+        probe("squall.verify", "timeout", budget_ms=-5),
+        probe("squall.probes.sli", "meets_slo", timeout_s=2, min_success_rate=1, max_p95_ms=None)]}))
+    assert sorted(p.message for p in validate_experiment(path, offline=True)) == [
+        "argument budget_ms=-5 (expected a number >= 0)",
+        "argument max_p95_ms=inf (expected a number >= 0)",
+        "argument min_success_rate=1.5 (expected a number from 0 to 1)",
+        "argument timeout_s=-1 (expected a number >= 0)",
+    ]
