@@ -4,11 +4,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from squall.config import URL_USERINFO
+from squall.config import URL_CREDENTIAL_PARAM, URL_USERINFO
 
 logger = logging.getLogger("chaostoolkit.squall")
 
@@ -17,10 +17,28 @@ MIN_SECRET_LEN = 3  # shorter literal secrets would mask random letters everywhe
 REPORT_DIR_ENV = "SQUALL_REPORT_DIR"
 
 
-class SecretMask:
-    """Replaces every value Chaos Toolkit loaded as a secret, and credentials in URLs, wherever they appear."""
+#: fields of an env/vault reference that name where a secret lives (not secrets themselves)
+_REFERENCE_FIELDS = {"type", "key", "path", "env_var_type"}
 
-    def __init__(self, secrets: Mapping[str, Any] | None) -> None:
+
+class SecretMask:
+    """Replaces every secret of a run, and credentials in URLs, wherever they appear.
+
+    Secrets: every value Chaos Toolkit loaded from the ``secrets`` section, every
+    value declared there (an env entry's ``default`` included, used or not), and
+    the value used and the declared default of each secret-looking configuration
+    entry (``masking.is_secret_entry``). In URLs: the ``user:password@`` part and
+    the value of credential query parameters (``config.CREDENTIAL_QUERY_PARAMS``).
+    """
+
+    def __init__(
+        self,
+        secrets: Mapping[str, Any] | None,
+        configuration: Mapping[str, Any] | None = None,
+        experiment: Mapping[str, Any] | None = None,
+    ) -> None:
+        from squall.reporting.masking import is_secret_entry
+
         self.names: list[str] = []
         values: set[str] = set()
         for scope, entries in (secrets or {}).items():
@@ -31,17 +49,30 @@ class SecretMask:
             else:
                 self.names.append(str(scope))
                 self._collect(entries, values)
+        experiment = experiment if isinstance(experiment, Mapping) else {}
+        self._collect(experiment.get("secrets"), values, declared=True)
+        declared = experiment.get("configuration")
+        declared = declared if isinstance(declared, Mapping) else {}
+        used = configuration if isinstance(configuration, Mapping) else {}
+        self.secret_config = {str(k) for k in {*declared, *used} if is_secret_entry(k, declared.get(k))}
+        for key in self.secret_config:
+            self._collect(used.get(key), values)
+            self._collect(declared.get(key), values, declared=True)
         literal = sorted((v for v in values if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
         # ... and the userinfo of any URL (a toxiproxy_url with credentials), declared a secret or not
         self._re = re.compile("|".join([*map(re.escape, literal), URL_USERINFO.pattern]))
 
-    def _collect(self, value: Any, into: set[str]) -> None:
+    def _collect(self, value: Any, into: set[str], declared: bool = False, depth: int = 0) -> None:
+        if depth > 64:
+            return
         if isinstance(value, Mapping):
-            for v in value.values():
-                self._collect(v, into)
+            reference = declared and value.get("type") in ("env", "vault")
+            for k, v in value.items():
+                if not (reference and k in _REFERENCE_FIELDS):
+                    self._collect(v, into, declared, depth + 1)
         elif isinstance(value, (list, tuple)):
             for v in value:
-                self._collect(v, into)
+                self._collect(v, into, declared, depth + 1)
         elif value is not None and not isinstance(value, bool):
             into.add(str(value))
 
@@ -53,12 +84,60 @@ class SecretMask:
         if self._re is None:
             return value
         if isinstance(value, str):
-            return self._re.sub(MASK, value)
+            return URL_CREDENTIAL_PARAM.sub(r"\1=" + MASK, self._re.sub(MASK, value))
         if isinstance(value, Mapping):
             return {self.apply(k) if isinstance(k, str) else k: self.apply(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.apply(v) for v in value]
         return value
+
+
+class MaskingFilter(logging.Filter):
+    """Masks a run's secrets in each log record a handler writes (chaostoolkit.log, the console), traceback included."""
+
+    def __init__(self, mask: SecretMask) -> None:
+        super().__init__()
+        self.mask = mask
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message and traceback text with the secrets masked; never drop it."""
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 -- a broken format string: the handler reports it as it always would
+            return True
+        masked = self.mask.apply(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask.apply(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask.apply(record.stack_info)
+        return True
+
+
+def mask_logs(mask: SecretMask) -> Callable[[], None]:
+    """Mask the run's secrets in everything Chaos Toolkit's and the root logger's handlers write; returns the undo.
+
+    Chaos Toolkit logs what each activity returned and raised (at debug level, into
+    chaostoolkit.log): a careless activity that returns a token would put it there.
+    """
+    masking = MaskingFilter(mask)
+    handlers = [*logging.getLogger("chaostoolkit").handlers, *logging.getLogger().handlers]
+    for handler in handlers:
+        handler.addFilter(masking)
+
+    def undo() -> None:
+        for handler in handlers:
+            handler.removeFilter(masking)
+
+    return undo
+
+
+def configuration_used(configuration: Mapping[str, Any] | None, mask: SecretMask) -> dict[str, Any]:
+    """The configuration the run used (env entries resolved), each secret-looking entry masked: what reports show."""
+    return {str(k): MASK if str(k) in mask.secret_config else mask.apply(v) for k, v in (configuration or {}).items()}
 
 
 def mark_journal(journal: dict[str, Any], verdict: str) -> None:

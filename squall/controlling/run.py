@@ -49,7 +49,9 @@ class ControlledRun:
         # here, so activities and SLI traffic of this process share it
         self.run_id = config.run_id()
         self.ledger = Ledger(config.ledger_path(configuration))
-        self.mask = jr.SecretMask(secrets)
+        self.mask = jr.SecretMask(secrets, configuration, experiment)
+        self.configuration = jr.configuration_used(configuration, self.mask)  # what the report shows as used
+        self.unmask_logs = jr.mask_logs(self.mask)  # chaostoolkit.log must not carry a secret either
         self.started = time.time()
         self.ended: float | None = None
         self.phases: list[dict[str, Any]] = []
@@ -270,6 +272,7 @@ class ControlledRun:
             "faults_observed": observed,
             "cleanup": self.faults.log,
             "secrets_masked": sorted(self.mask.names),
+            "configuration": self.configuration,
             "fragile": config.fragile(),  # `squall demo --fragile`: reports and history keep it out of baselines
         }
         extension = self.mask.apply(extension)
@@ -294,3 +297,4 @@ class ControlledRun:
             self.faults.sweep(interrupted=bool(self.guard.received or self.abort_reason))
         finally:
             self.guard.restore()
+            self.unmask_logs()

@@ -144,7 +144,8 @@ def make_client() -> httpx.Client:
 
 def _check_args(url: str, requests: int, duration_s: float | None, rate_per_s: float | None, timeout_s: float) -> None:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ExperimentInvalid(f'url "{url}" is not an http(s) URL (expected e.g. "http://127.0.0.1:8080/health")')
+        shown = config.redact_url(url) if isinstance(url, str) else url
+        raise ExperimentInvalid(f'url "{shown}" is not an http(s) URL (expected e.g. "http://127.0.0.1:8080/health")')
     if not isinstance(requests, int) or requests < 1 or requests > MAX_REQUESTS:
         raise ExperimentInvalid(f"requests={requests!r} (expected an integer from 1 to {MAX_REQUESTS})")
     if duration_s is not None and not duration_s > 0:
@@ -259,7 +260,7 @@ def slo_report(
     measured = summarize(collect(url, method, requests, duration_s, rate_per_s, timeout_s, headers, expect_status))
     broken = _judge(measured, min_success_rate, max_p95_ms, max_p99_ms)
     line = (
-        f"{url}: success {measured['success_rate']:.2%}, p95 {measured['p95_ms']} ms, "
+        f"{config.redact_url(url)}: success {measured['success_rate']:.2%}, p95 {measured['p95_ms']} ms, "
         f"p99 {measured['p99_ms']} ms over {measured['count']} requests"
     )
     summary = line + (" — " + "; ".join(broken) if broken else " — within objectives")

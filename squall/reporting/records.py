@@ -7,7 +7,6 @@ from squall.outcome import Verdict as Verdict  # re-exported: the report model s
 from squall.reporting.timeline import Timeline
 
 
-
 class CheckKind(enum.StrEnum):
     """Where a check sits in the run."""
 

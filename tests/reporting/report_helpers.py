@@ -17,3 +17,8 @@ def echo(text: str = "") -> str:
 def leak(note: str = "", secrets: dict | None = None) -> dict:
     """Return the secrets Chaos Toolkit resolved, like a careless activity that logs its credentials."""
     return {"note": note, "secrets": secrets or {}}
+
+
+def fail(message: str = "") -> None:
+    """Raise with a message (to see what of an exception reaches the journal, the log and the report)."""
+    raise RuntimeError(message)

@@ -17,7 +17,7 @@ from squall import __version__
 from squall.outcome import from_journal
 from squall.reporting import formatting as fmt
 from squall.reporting import timeline as tl
-from squall.reporting.masking import Masker, from_experiment
+from squall.reporting.masking import MASK, Masker, from_experiment, is_secret_entry
 from squall.reporting.model.activities import activities_of
 from squall.reporting.model.checks import checks_of
 from squall.reporting.model.objectives import sampler_timeouts, slo_objectives, stop_objectives
@@ -99,16 +99,24 @@ def _environment(journal: Mapping[str, Any], ext: Mapping[str, Any]) -> list[tup
     return env
 
 
-def _settings(experiment: Mapping[str, Any], masker: Masker) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def _settings(experiment: Mapping[str, Any], masker: Masker,
+              used: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Configuration rows (the value used where the control recorded it; a secret never, nor its env default)."""
     config = []
     for key, value in as_dict(experiment.get("configuration")).items():
-        shown = masker.value(value, key)
-        if isinstance(shown, Mapping) and shown.get("type") == "env":
-            text = f"from environment variable {shown.get('key')}"
-            if "default" in shown:
-                text += f" (default {fmt.compact(shown['default'])})"
+        secret = is_secret_entry(key, value)
+        if isinstance(value, Mapping) and value.get("type") == "env":
+            origin = f"(from environment variable {masker.text(str(value.get('key')))})"
+            if secret:
+                text = f"{MASK} {origin}"
+            elif key in used:
+                text = f"{fmt.compact(masker.value(used[key], key), 400)} {origin}"
+            else:
+                text = f"from environment variable {masker.text(str(value.get('key')))}"
+                if "default" in value:
+                    text += f" (default {fmt.compact(masker.value(value['default']))}; the value used is not recorded)"
         else:
-            text = fmt.compact(shown, 400)
+            text = MASK if secret else fmt.compact(masker.value(used.get(key, value), key), 400)
         config.append((str(key), text))
     secrets = []
     for scope, values in as_dict(experiment.get("secrets")).items():
@@ -116,7 +124,7 @@ def _settings(experiment: Mapping[str, Any], masker: Masker) -> tuple[list[tuple
             source = as_dict(value)
             where = f" (from {source.get('type')} {source.get('key') or source.get('path') or ''})".rstrip() \
                 if source.get("type") in ("env", "vault") else ""
-            secrets.append((f"{scope}.{key}", f"[masked]{where}"))
+            secrets.append((f"{scope}.{key}", f"[masked]{masker.text(where)}"))
     return config, secrets
 
 
@@ -185,7 +193,7 @@ def _build(journal: Any, extra_patterns: Iterable[str]) -> Report:
         environment=_environment(journal, ext),
         notes=notes,
     )
-    report.configuration, report.secrets = _settings(experiment, masker)
+    report.configuration, report.secrets = _settings(experiment, masker, as_dict(ext.get("configuration")))
     report.timeline = _timeline(journal, ext, windows, masker)
     report.objectives = [replace(o, label=masker.text(o.label))
                          for o in [*slo_objectives(journal), *stop_objectives(ext)]]
