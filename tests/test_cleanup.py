@@ -97,6 +97,19 @@ def test_only_orphaned_faults_by_default_even_with_garbage(api: Api) -> None:
     assert api.toxics() == ["mine"]
 
 
+def test_an_entry_with_unusable_undo_data_does_not_stop_the_others(api: Api) -> None:
+    api.client.add_toxic("be", "latency", {"latency": 1}, name="theirs")
+    _orphan(api, "be", "theirs")
+    broken = {"op": "apply", "id": "b1", "kind": "toxiproxy.toxic", "target": {}, "undo": {"proxy": "be"},
+              "description": "no url to undo it with", "run_id": "crashed", "pid": 2**22 + 11, "applied_at": 2.0}
+    _append_raw(api.ledger.path, (json.dumps(broken) + "\n").encode())
+    out = squall_cleanup(api.ledger.path)
+    assert out.returncode == 5 and "Traceback" not in out.stderr
+    assert "FAILED to remove: no url to undo it with: cannot undo ledger entry b1: KeyError" in out.stderr
+    assert api.toxics() == []  # the entry before it (undone after it: newest first) was still removed
+    assert [e.id for e in api.ledger.open_entries()] == ["b1"]
+
+
 # -- item 2: a torn last line must not hide the next fault ------------------------------
 def test_a_torn_line_does_not_hide_the_fault_written_after_it(api: Api) -> None:
     _append_raw(api.ledger.path, b'{"op":"apply","id":"dead","kind":"toxiproxy.toxic","undo":{"url"')  # killed mid-write
