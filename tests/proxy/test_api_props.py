@@ -32,7 +32,7 @@ from squall.proxy.toxics import REGISTRY
 EXAMPLES = int(os.environ.get("SQUALL_HYPOTHESIS_EXAMPLES", "100"))
 SAFE_LISTEN = ["127.0.0.1:0", "[::1]:0", "localhost:0", "127.0.0.1:99999", "127.0.0.1:-1", "nope", "127.0.0.1:x"]
 SAFE_UPSTREAM = ["127.0.0.1:9", "[::1]:9", "127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:65536", "nope", ":"]
-NAMES = ["p", "q", "é ü", "a/b", "..", ".", "%41", "a?b#c", " ", "\x00"]
+NAMES = ["p", "q", "é ü", "a/b", "..", ".", "%41", "a?b#c", " ", "\x00", "{x}", "a%2Fb"]
 METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"]
 
 
@@ -116,7 +116,7 @@ paths = st.one_of(
     st.text(max_size=20).map(lambda s: "/" + quote(s, safe="/")),
 )
 queries = st.one_of(st.just(""), st.sampled_from(["?since=0", "?since=nan", "?since=1e999", "?since=x", "?since="]))
-known = st.sampled_from(["p", "p", *NAMES[:4]])  # names the sequence is likely to have created
+known = st.sampled_from(["p", "p", *NAMES[:4], "{x}"])  # names the sequence is likely to have created
 toxic_names = st.one_of(st.sampled_from(["t", "t", "t", "latency_downstream", "http_error_upstream"]), names)
 headers = st.fixed_dictionaries({}, optional={
     "Host": st.sampled_from(["127.0.0.1:8474", "localhost:8474", "[::1]", "evil.example:8474", "10.0.0.1", "", "a b"]),
