@@ -3,8 +3,10 @@
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from squall.gameday.decide import required_names
 from squall.gameday.model import GameDayResult
 from squall.outcome import points_lost
+from squall.reporting.formatting import duration
 
 _MARK = {"passed": "✅", "failed": "❌", "aborted": "🛑", "inconclusive": "❔", "invalid": "⚠️", "interrupted": "⏹️"}
 
@@ -28,23 +30,28 @@ def _shown(path: Path) -> str:
 def summary_markdown(result: GameDayResult) -> str:
     """The Markdown summary: verdict, score, a row per experiment, what cost points, what changed."""
     lines = [
-        f"## {_MARK.get(result.verdict, '')} squall game day `{_md(result.suite)}`: {result.verdict} (exit {int(result.exit_code)})",
+        f"## {_MARK.get(result.verdict, '')} squall game day `{_md(result.suite)}`: {result.verdict} (exit {int(result.exit_code)})"
+        + (" — fragile" if result.fragile else ""),
         "",
         f"**Resilience score:** {_score(result.score)}"
         + (f" (minimum {result.min_score:g})" if result.min_score is not None else ""),
         "",
     ]
+    if result.fragile:
+        lines += ["**Fragile run** (`squall demo --fragile`): the service's resilience mechanisms were switched off; "
+                  "it is not a baseline for later game days.", ""]
     lines += [f"- {_md(r)}" for r in result.reasons]
     lines += ["", f"Reports: `{_shown(result.run_dir)}` (open `index.html`)"]
     if result.problems:
         lines += ["", "### Problems (nothing was run or injected)", ""]
         lines += [f"- {_md(p)}" for p in result.problems]
     if result.experiments:
+        required = required_names([(e.name, e.required) for e in result.experiments], result.min_score)
         lines += ["", "| experiment | verdict | score | weight | required | time | reason |", "|---|---|---:|---:|---|---:|---|"]
         for e in result.experiments:
             lines.append(
                 f"| {_md(e.name)} | {_MARK.get(e.verdict, '')} {e.verdict} | {_score(e.score)} | {e.weight:g} | "
-                f"{'yes' if e.required else 'no'} | {e.duration_s:.1f} s | {_md(e.reason)} |"
+                f"{'yes' if e.name in required else 'no'} | {duration(e.duration_s)} | {_md(e.reason)} |"
             )
         total_weight = sum(e.weight for e in result.experiments if e.score is not None)
         lost = [

@@ -28,7 +28,8 @@ def _result(ok: bool | None, verifier: bool) -> str:
 def render_markdown(report: Report, html_name: str = "report.html") -> str:
     """The Markdown summary of one run."""
     lines = [
-        f"### {ICONS[report.verdict]} {report.verdict.value.upper()}: {md(report.title, 120)}",
+        f"### {ICONS[report.verdict]} {report.verdict.value.upper()}{' (fragile)' if report.fragile else ''}: "
+        f"{md(report.title, 120)}",
         "",
         f"> {md(report.reason[:1].upper() + report.reason[1:], 500)}",
         "",

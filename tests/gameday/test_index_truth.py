@@ -50,6 +50,8 @@ def test_fragile_runs_stay_out_of_the_baseline_and_the_trend_and_durations_agree
 
     fragile_index = (fragile.run_dir / "index.html").read_text(encoding="utf-8")
     assert 'id="fragile">fragile</span>' in fragile_index and "(fragile)</title>" in fragile_index
+    assert fragile.summary_md.splitlines()[0].endswith("— fragile")
+    assert "Fragile run" in fragile.summary_md and "Fragile run" not in last.summary_md
     index = (last.run_dir / "index.html").read_text(encoding="utf-8")
     assert "fragile" not in index.split("<h2>Recent game days</h2>")[1]  # left out of the trend
     assert [row[0] for row in _cells(index, "history")] == [last.stamp, first.stamp]
@@ -63,6 +65,7 @@ def test_fragile_runs_stay_out_of_the_baseline_and_the_trend_and_durations_agree
     assert f"took {took}" in " ".join(re.sub(r"<[^>]+>", " ", exp.report_paths["html"].read_text()).split())
     row = _cells(index, "experiments")[0]
     assert row[5] == took
+    assert f"| flaky | ✅ passed | 100.0 | 1 | yes | {took} |" in last.summary_md  # the job page agrees
     # the required column matches the suite: no minimum score, nothing marked, so every experiment is required
     assert row[4] == "yes"
 

@@ -179,7 +179,9 @@ def test_a_fragile_run_says_so(tmp_path: Path) -> None:
     journal = J.failed_verifier_run()
     plain = parse_html(render(journal, tmp_path / "plain")["html"])
     journal["extensions"][0]["fragile"] = True
-    page = parse_html(render(journal, tmp_path / "fragile")["html"])
+    paths = render(journal, tmp_path / "fragile")
+    page = parse_html(paths["html"])
+    assert paths["markdown"].read_text(encoding="utf-8").startswith("### ❌ FAILED (fragile): ")
     assert "fragile" not in plain.text.lower()
     assert "FAILED (fragile)" in page.text  # the <title>, so also the browser tab
     assert "Fragile run: squall demo --fragile switched the service's timeouts" in page.text
