@@ -138,6 +138,7 @@ def _write(folder: str, data: bytes, suffix: str) -> Path:
 
 def test_validate_never_crashes_and_exits_0_or_4(proxy_url: str) -> None:
     runner = CliRunner()
+    seen = {"inputs": 0, "refused": 0}
 
     @PROPS
     @given(st.data())
@@ -152,12 +153,17 @@ def test_validate_never_crashes_and_exits_0_or_4(proxy_url: str) -> None:
         assert "Traceback" not in result.output
         assert result.exit_code == (4 if problems else 0), (result.exit_code, result.output)
         _untouched(proxy_url)
+        seen["inputs"] += 1
+        seen["refused"] += bool(problems)
 
     check()
+    print(f"validate: {seen['inputs']} inputs, {seen['refused']} refused (exit 4), "
+          f"{seen['inputs'] - seen['refused']} valid (exit 0), no traceback")
 
 
 def test_gate_exits_4_and_injects_nothing_for_every_input_validate_refuses(proxy_url: str) -> None:
     runner = CliRunner()
+    seen = {"inputs": 0}
 
     @GATE_PROPS
     @given(st.data())
@@ -171,5 +177,7 @@ def test_gate_exits_4_and_injects_nothing_for_every_input_validate_refuses(proxy
         assert "Traceback" not in result.output
         assert result.exit_code == 4, (result.exit_code, result.output)
         _untouched(proxy_url)
+        seen["inputs"] += 1
 
     check()
+    print(f"gate: {seen['inputs']} invalid inputs, each exit 4, nothing injected, no traceback")
