@@ -6,7 +6,6 @@ common forms of colour blindness; lines also differ by dash pattern.
 """
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -15,6 +14,7 @@ from markupsafe import Markup, escape
 
 from squall.reporting import formatting as fmt
 from squall.reporting.records import FaultWindow, Phase, StopEvent
+from squall.reporting.svg_labels import STRIP_LANES, Boxes, fault_label, label_width, place_labels
 from squall.reporting.timeline import Bucket
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
@@ -51,44 +51,6 @@ def _x_ticks(t0: float, t1: float, x: Callable[[float], float]) -> str:
     return "".join(parts)
 
 
-CHAR_W = 6.8  # viewBox units per character of a 10 px bold label: generous, so estimated boxes never undershoot
-LABEL_PAD = 8.0  # space kept free after a label
-MAX_LABEL_CHARS = 44
-STRIP_LANES = 6  # fault lanes of the run strip at most
-
-
-def fault_label(description: str) -> str:
-    """What a fault is, short enough for a chart: ``hang (until removed) on inventory-1 (downstream)`` -> ``hang on inventory-1``."""
-    text = " ".join(re.sub(r"\s*\([^()]*\)", "", description).split()) or " ".join(description.split()) or "fault"
-    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
-
-
-def label_width(text: str) -> float:
-    """The width a label's text takes at most, in viewBox units."""
-    return len(text) * CHAR_W
-
-
-def place_labels(
-    spans: Sequence[tuple[float, float, str]], rows: int, right: float, *, keep_bars: bool = False,
-) -> list[tuple[int, float] | None]:
-    """A (row, x) for each (start px, end px, text), so that no two labels overlap; None where none fits.
-
-    ``keep_bars``: a row also keeps its windows' bars apart (the run strip's lanes), not only the labels.
-    """
-    ends = [-math.inf] * rows
-    out: list[tuple[int, float] | None] = []
-    for a, b, text in spans:
-        w = label_width(text)
-        x = max(min(a + 3, right - w), 0.0)
-        row = next((r for r in range(rows) if ends[r] <= min(x, a)), None)
-        if row is None:
-            out.append(None)
-            continue
-        ends[row] = max(x + w + LABEL_PAD, b + 2 if keep_bars else -math.inf)
-        out.append((row, x))
-    return out
-
-
 @dataclass(frozen=True)
 class Guide:
     """A horizontal reference line on a chart: an SLO target or a stop condition's threshold."""
@@ -98,23 +60,9 @@ class Guide:
     kind: Literal["slo", "stop"]
 
 
-class _Boxes:
-    """Text boxes placed so far in one SVG; a new label goes where it overlaps none of them."""
-
-    def __init__(self) -> None:
-        self.boxes: list[tuple[float, float, float, float]] = []
-
-    def fits(self, x0: float, y: float, text: str) -> bool:
-        box = (x0, y - 10.0, x0 + label_width(text), y + 2.0)
-        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in self.boxes):
-            return False
-        self.boxes.append(box)
-        return True
-
-
 def _overlays(
     windows: Sequence[FaultWindow], stops: Sequence[StopEvent], t0: float, t1: float,
-    x: Callable[[float], float], top: float, bottom: float, label_rows: int = 3, boxes: _Boxes | None = None,
+    x: Callable[[float], float], top: float, bottom: float, label_rows: int = 3, boxes: Boxes | None = None,
 ) -> tuple[str, str]:
     """Fault shading (drawn under the lines), fault labels and stop markers (drawn over them)."""
     under, over = [], []
@@ -160,7 +108,7 @@ MARK_ALL = 40  # up to this many points per target every point gets a marker; be
 SLO_COLOUR = "#117733"
 
 
-def _guides(guides: Sequence[Guide], y: Callable[[float], float], boxes: _Boxes) -> str:
+def _guides(guides: Sequence[Guide], y: Callable[[float], float], boxes: Boxes) -> str:
     parts = []
     for g in guides:
         py = y(g.value)
@@ -222,7 +170,7 @@ def chart(
             f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{py:.1f}" y2="{py:.1f}" class="grid"/>'
             f'<text x="{LEFT - 6}" y="{py + 4:.1f}" text-anchor="end">{escape(y_format(v))}</text>'
         )
-    boxes = _Boxes()
+    boxes = Boxes()
     under, over = _overlays(windows, stops, t0, t1, x, TOP, H - BOTTOM, boxes=boxes)
     under += "".join(  # sampling held by a verifier: no samples there, on purpose
         f'<g class="pause"><title>{escape(f"SLI sampling paused: {why}")}</title><rect x="{x(max(a, t0)):.1f}" '
