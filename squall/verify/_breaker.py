@@ -28,18 +28,24 @@ COOLDOWN_TOLERANCE = 0.9
 def _phases(calls: list[Call], max_calls: int, floor: float) -> dict[str, Any]:
     """Split the requests into the closed phase (up to `max_calls` attempts) and half-open trials after it.
 
-    A request that reaches the dependency once the closed phase has used its
-    `max_calls` attempts, or after a request was answered without any attempt
-    (the breaker was open), can only be a half-open trial: it must come at
+    A request answered without any attempt shows the breaker open; one with no
+    attempt and no answer either does not (it hung elsewhere). A request that
+    reaches the dependency once the closed phase has used its `max_calls`
+    attempts, or after a short-circuit, can only be a half-open trial: it must come at
     least `floor` seconds after the previous attempt. Requests are judged by
     order and cool-down, not by how many fit into some stretch of time, so a
     slow machine cannot turn a correct breaker into a failure.
     """
     closed, last, shorted, too_late = 0, None, None, None
     trials: list[tuple[int, float]] = []
+    unanswered: list[int] = []  # no attempt, yet no answer: not a short-circuit (an open breaker answers at once)
     for i, c in enumerate(calls, start=1):
         if not c.attempts:
-            shorted = shorted or i
+            if c.sample.status is None:
+                if shorted is not None or closed >= max_calls:
+                    unanswered.append(i)
+            else:
+                shorted = shorted or i
             continue
         first = float(c.attempts[0]["ts"])
         if shorted is None and closed < max_calls:
@@ -48,9 +54,12 @@ def _phases(calls: list[Call], max_calls: int, floor: float) -> dict[str, Any]:
                 too_late = i
         else:
             trials.append((i, first - last if last is not None else float("inf")))
+            if c.sample.status is None and shorted is None:
+                unanswered.append(i)  # a trial may hang, but only a breaker seen open excuses it
         last = float(c.attempts[-1]["ts"])
     early = [(i, g) for i, g in trials if g < floor]
-    return {"closed": closed, "first_short_circuit": shorted, "too_late": too_late, "trials": trials, "early": early}
+    return {"closed": closed, "first_short_circuit": shorted, "too_late": too_late, "trials": trials, "early": early,
+            "unanswered": unanswered}
 
 
 @activity(role="verify")
@@ -72,11 +81,13 @@ def circuit_breaker(
     at most `max_dependency_calls` dependency attempts (the breaker's failure
     threshold, times the attempts per request if the service also retries) may
     come before the first request the service answers without calling the
-    dependency (the breaker is open). After that, a request may reach the
-    dependency only as a half-open trial, at least `cooldown_s` (the breaker's
-    cool-down; the default 0.5 s assumes it is at least half a second) after the
-    previous attempt, so the verdict does not depend on how fast the requests
-    run. Attempts are counted from HTTP requests and from connections reset
+    dependency (the breaker is open). Once the threshold is reached, a request
+    that got no answer at all fails the check (an open breaker answers at
+    once), unless it was a trial after the breaker was seen open. After that,
+    a request may reach the dependency only as a half-open trial, at least
+    `cooldown_s` (the breaker's cool-down; the default 0.5 s assumes it is at
+    least half a second) after the previous attempt, so the verdict does not
+    depend on how fast the requests run. Attempts are counted from HTTP requests and from connections reset
     before a request head arrived. With `heal: true` the verifier then heals
     `proxy` itself (the ledger records it) and checks that within
     `resume_within_s` a request succeeds *through* the dependency again,
@@ -125,6 +136,10 @@ def circuit_breaker(
             problems.append("calls did not stay stopped: " + ", ".join(
                 f"request {i} reached the dependency {g:.3f} s after the previous attempt" for i, g in ph["early"])
                 + f" (a half-open trial waits the cool-down, ≥ {cooldown_s:g} s)")
+        elif ph["unanswered"]:
+            problems.append(f"calls did not fail fast: request(s) {ph['unanswered']} got no answer within {timeout_s:g} s "
+                            "after the breaker's threshold was reached (a service whose breaker is open answers at "
+                            "once, with a fallback or an error)")
         elif ph["first_short_circuit"] is None and not ph["trials"]:
             unsure.append(f"the breaker's threshold was not reached ({total} attempts in {requests} requests, "
                           f"≤ {max_dependency_calls}): send more requests")

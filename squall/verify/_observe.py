@@ -22,6 +22,11 @@ time mode, calls the verifier cannot explain by its own one-at-a-time requests
 result inconclusive: never a pass or a fail built on them. To give other
 traffic a chance to show, a time-attributing verifier leaves a short gap after
 each request (``LISTEN_GAP_S``) in which any dependency call is unexplained.
+Calls still caused by earlier traffic (a sampler request the service is still
+retrying) are waited out: when the first request shows time mode, it is set
+aside, the verifier waits until the dependency has been quiet for ``QUIET_S``
+(plus any Retry-After) and sends it again; the circuit breaker, which counts
+every call from its first request, waits for quiet before it.
 
 Connections the proxy records without any HTTP request head (``conn_events``
 with ``requests: 0`` and outcome reset / refused / timeout: e.g. reset_peer
@@ -119,10 +124,14 @@ class Observer:
         self._hold: quiet.Hold | None = None
         self._n = 0
         self._client = make_client()
+        self._quiet_s = quiet_s
+        self.quiet_wait_s = 0.0
+        self.discarded: list[Call] = []  # a first request sent before the dependency was quiet (time mode)
         if proxy is not None:
             fetch_stats(self.api, proxy, since=time.time())  # unknown proxy / not embedded: fail before traffic
             self._hold = quiet.hold(f"verifier {verifier} attributes dependency calls")
-            self.quiet_wait_s = self._wait_until_quiet(quiet_s)
+            if hold == "always":  # it counts every call from the start: wait for quiet before the first
+                self.quiet_wait_s = self._wait_until_quiet(quiet_s)
         self.started = time.time()
 
     def __enter__(self) -> "Observer":
@@ -144,7 +153,8 @@ class Observer:
         while time.monotonic() - begin < quiet_s + QUIET_MAX_WAIT_S:
             now = time.time()
             events = (fetch_stats(self.api, self.proxy, since=now - 60).get("http") or {}).get("events") or []
-            busy = [e for e in events if e.get("status") is None and e.get("error") is None]
+            # a call still running that began a moment ago; one hung for longer (a hang fault) makes no new calls
+            busy = [e for e in events if e.get("status") is None and e.get("error") is None and now - float(e["ts"]) < 1.0]
             last = max((float(e["ts"]) + (e.get("duration_ms") or 0) / 1000 for e in events), default=0.0)
             if not busy and now - last >= quiet_s:
                 break
@@ -164,6 +174,24 @@ class Observer:
 
     def request(self, timeout_s: float) -> tuple[Call, httpx.Response | None]:
         """Like ``call`` but also return the response (for headers and body)."""
+        c, response = self._send(timeout_s)
+        if self.proxy is not None and self.mode is None:
+            self.attribute()
+            if self.mode in ("trace", "header") and self._hold_policy == "until-mode":
+                self.release()  # the calls carry this verifier's ids: the sampler's cannot be mistaken for them
+            elif self.mode == "time" and self._hold_policy == "until-mode":
+                # Sent before the dependency was quiet (no need in trace or header mode): set it aside,
+                # wait out calls still caused by earlier traffic, and send it again.
+                self.calls.remove(c)
+                self.discarded.append(c)
+                self.quiet_wait_s = self._wait_until_quiet(self._quiet_s)
+                self.started = time.time()
+                c, response = self._send(timeout_s)
+        if self.proxy is not None and self.mode == "time" and self.listen_gap_s:
+            time.sleep(self.listen_gap_s)  # a dependency call now is nobody's request of ours: it shows as unexplained
+        return c, response
+
+    def _send(self, timeout_s: float) -> tuple[Call, httpx.Response | None]:
         tag, headers, trace_id = self._next()
         start = time.time()
         t0 = time.perf_counter()
@@ -177,12 +205,6 @@ class Observer:
             s = Sample(start, ok, response.status_code, round((time.perf_counter() - t0) * 1000, 3), None)
         c = Call(tag, start, time.time(), s, trace_id)
         self.calls.append(c)
-        if self.proxy is not None and self.mode is None:
-            self.attribute()
-            if self.mode in ("trace", "header") and self._hold_policy == "until-mode":
-                self.release()  # the calls carry this verifier's ids: the sampler's cannot be mistaken for them
-        if self.proxy is not None and self.mode == "time" and self.listen_gap_s:
-            time.sleep(self.listen_gap_s)  # a dependency call now is nobody's request of ours: it shows as unexplained
         return c, response
 
     def attribute(self, since: float | None = None) -> dict[str, Any]:
@@ -252,6 +274,7 @@ class Observer:
             "untraced_events": len(untagged) if mode != "time" else 0,
             "connection_records": self.conn_records,
             "sampling_held": self._hold is not None and (self._hold.end is None or self._hold_policy == "always"),
+            "waited_for_quiet_s": self.quiet_wait_s, "first_request_set_aside": bool(self.discarded),
             "checked_at": round(now, 3),
         }
         if self._hold is not None:

@@ -14,6 +14,9 @@ from squall.verify._observe import Observer, check_count, check_seconds, result
 
 __all__ = ["recovery"]
 
+#: "the fault never hurt" needs at least this many of the control's samples during the fault
+MIN_IMPACT_SAMPLES = 3
+
 
 def _last_heal(configuration: dict | None) -> Entry | None:
     """This run's most recently removed fault (the heal), from the ledger."""
@@ -34,8 +37,9 @@ def _impact(url: str, fault: Entry, min_success_rate: float, max_p95_ms: float |
     points = quiet.sli_points(url, fault.applied_at, fault.struck_at or time.time())
     if points is None:
         return {"hurt": None, "why": "the squall control does not sample this URL, so the fault's effect is unknown"}
-    if not points:
-        return {"hurt": None, "why": "the control took no sample of this URL during the fault"}
+    if len(points) < MIN_IMPACT_SAMPLES:
+        return {"hurt": None, "samples_during_fault": len(points),
+                "why": f"the control took fewer than {MIN_IMPACT_SAMPLES} samples of this URL during the fault"}
     hurt = not _inside(points, min_success_rate, max_p95_ms)
     return {"hurt": hurt, "samples_during_fault": len(points),
             "failed_during_fault": sum(1 for p in points if not p.ok)}
@@ -63,9 +67,10 @@ def recovery(
     No heal recorded: inconclusive (there is no moment to measure from). The
     heal longer ago than `within_s`: failed (recovery within it can no longer be
     measured; put the check right after the heal). `expect_impact`: when the
-    squall control sampled `url` during the fault and it stayed inside the
-    objectives, nothing had to recover: inconclusive (set it false when a
-    fallback is meant to keep the SLIs inside, to check only that they are).
+    squall control sampled `url` during the fault (at least 3 samples) and it
+    stayed inside the objectives, nothing had to recover: inconclusive (set it
+    false when a fallback is meant to keep the SLIs inside, to check only that
+    they are).
     """
     check_seconds("within_s", within_s, 3600)
     check_count("window", window, 1, 500)

@@ -295,6 +295,18 @@ def test_a_correct_breaker_passes_on_a_slow_machine(system: System) -> None:
     assert all(t["gap_s"] is None or t["gap_s"] >= 0.9 for t in result["evidence"]["half_open_trials"])
 
 
+def test_no_breaker_under_a_hang_fails_whatever_the_request_spacing(system: System) -> None:
+    cfg = system.configuration
+    tp.add_timeout("payments", 0, configuration=cfg)
+    # Each request hangs until the verifier gives up (0.6 s): attempts 0.6 s apart look like half-open
+    # trials of a breaker with a 0.5 s cool-down, yet no request was ever answered.
+    with fragile(system) as url:
+        result = circuit_breaker(url, "payments", max_dependency_calls=2, requests=5, timeout_s=0.6, configuration=cfg)
+        tp.heal(configuration=cfg)  # before the service stops: its hung calls end
+    assert verdict(result) == "failed", result
+    assert "calls did not fail fast: request(s) [3, 4, 5]" in result["summary"]
+
+
 def test_no_breaker_fails_however_slow_the_requests(system: System) -> None:
     cfg = system.configuration
     tp.add_http_error("payments", status=503, configuration=cfg)
