@@ -174,8 +174,8 @@ def _recoveries() -> list[Cell]:
         _cell("recovery.immediate", replace(m, readmit_after_s=0.0), HTTP_503, "recovery", "passed",
               "back within ~0.2 s of the heal", arguments={"within_s": 3, "window": 5}, **hold),
         _cell("recovery.never_hurt", replace(m, fallback="all_errors"), HTTP_503, "recovery", "unobservable",
-              "its fallback kept every answer a 200 during the fault: there was nothing to recover from",
-              arguments={"within_s": 3, "window": 5}, **hold),
+              "its fallback kept every answer a 200 during the fault (2 s, 4 samples): there was nothing to recover from",
+              arguments={"within_s": 3, "window": 5}, **{**hold, "hold_s": 2.0}),
     ]
 
 
