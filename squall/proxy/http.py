@@ -19,7 +19,7 @@ import httptools
 from squall.config import RUN_ID_HEADER
 from squall.proxy.stats import HttpEvent
 from squall.proxy.toxics import HttpError
-from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER, parse_baggage, parse_traceparent
+from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER
 
 if TYPE_CHECKING:
     from squall.proxy.connection import Connection
@@ -44,7 +44,7 @@ class _Request:
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.run_id: str | None = None
-        self.traceparent: bytes | None = None  # raw; parsed only when present
+        self.traceparent: bytes | None = None  # raw; the stats parse it when they are read
         self.baggage: bytes | None = None
         self.chunked = False
         self.event: HttpEvent | None = None
@@ -68,6 +68,7 @@ class HttpObserver:
         self.out: list[bytes] = []
         self.held: bytes | None = None  # raw bytes of a head not complete yet, from a request's start
         self.completed = 0  # requests completed in the current read
+        self.feeding = b""  # the read being parsed
         self.reset_response_parser = False
 
     # -- requests (client -> upstream) ----------------------------------------
@@ -79,6 +80,7 @@ class HttpObserver:
         if self.current is None:  # between requests: choose raw or per-request mode
             self.rewrite = self.conn.http_error() is not None
         self.completed = 0
+        self.feeding = data
         try:
             self.req_parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -88,6 +90,7 @@ class HttpObserver:
             self.out = []
             held, self.held = self.held, None
             return data if held is None else held + data
+        self.feeding = b""
         if self.rewrite:
             self.held = None  # (re-emitted from the parser's pieces if it was held)
             out, self.out = b"".join(self.out), []
@@ -125,7 +128,8 @@ class HttpObserver:
                 req.baggage += b"," + value
         elif lname == b"transfer-encoding" and b"chunked" in value.lower():
             req.chunked = True
-        req.headers.append((name, value))  # kept: a held head may have to be re-emitted
+        if self.rewrite:
+            req.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         req = self.current
@@ -133,15 +137,12 @@ class HttpObserver:
             return
         req.method = self.req_parser.get_method().decode("latin-1")
         path = req.url.decode("latin-1", "replace")
-        trace = parse_traceparent(req.traceparent.decode("latin-1")) if req.traceparent is not None else None
-        baggage = parse_baggage(req.baggage.decode("latin-1")) if req.baggage is not None else None
-        req.event = self.stats.request(
-            self.conn.id, req.method, path, req.run_id, trace[0] if trace else None, baggage
-        )
+        req.event = self.stats.request(self.conn.id, req.method, path, req.run_id, req.traceparent, req.baggage)
         if self.conn.record is not None:
             self.conn.record.requests += 1
         if not self.rewrite and self.held is not None and self.conn.http_error() is not None:
             self.rewrite = True  # a toxic came while this head was arriving: it applies to this request
+            req.headers = _headers_of(self.held + self.feeding)  # (rare: read them again from the raw head)
         toxic = self.conn.http_error() if self.rewrite else None
         if toxic is not None and toxic.should_answer():
             req.answer = toxic
@@ -239,6 +240,33 @@ class HttpObserver:
         for event in self.pending:
             event.error = error  # type: ignore[assignment]
         self.pending.clear()
+
+
+class _HeadCollector:
+    """httptools callbacks that keep the headers of the first request head."""
+
+    __slots__ = ("done", "headers")
+
+    def __init__(self) -> None:
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.done = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.done:
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.done = True
+
+
+def _headers_of(raw: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers of the request head at the start of ``raw``, as the parser reported them."""
+    collector = _HeadCollector()
+    try:
+        httptools.HttpRequestParser(collector).feed_data(raw)
+    except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+        pass  # what follows the head does not matter here
+    return collector.headers
 
 
 class _ResponseSide:

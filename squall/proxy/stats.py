@@ -5,13 +5,13 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from squall.tracecontext import parse_baggage, parse_traceparent
+
 #: how many HTTP events, and how many connection records, a proxy keeps (newest last)
 EVENT_RING = 10_000
 
 EventError = Literal["reset", "closed", "timeout"]
 ConnOutcome = Literal["open", "closed", "reset", "refused", "timeout"]
-_EVENT_KEYS = ("ts", "conn", "method", "path", "status", "duration_ms", "injected", "run_id", "trace_id",
-               "baggage", "error")
 
 
 @dataclass(slots=True)
@@ -23,12 +23,29 @@ class HttpEvent:
     method: str
     path: str
     run_id: str | None
-    trace_id: str | None = None  # from a valid W3C traceparent
-    baggage: dict[str, str] = field(default_factory=dict)
+    traceparent: bytes | None = None  # the raw headers: parsed when the stats are read, off the forwarding path
+    baggage_header: bytes | None = None
     status: int | None = None
     duration_ms: float | None = None
     injected: bool = False
     error: EventError | None = None
+    _trace: tuple[str | None, dict[str, str]] | None = field(default=None, repr=False)
+
+    def trace(self) -> tuple[str | None, dict[str, str]]:
+        """(trace id of a valid W3C traceparent or None, baggage members or {}), parsed once."""
+        if self._trace is None:
+            parsed = parse_traceparent(self.traceparent.decode("latin-1")) if self.traceparent is not None else None
+            members = parse_baggage(self.baggage_header.decode("latin-1")) if self.baggage_header is not None else {}
+            self._trace = (parsed[0] if parsed else None, members)
+            self.traceparent = self.baggage_header = None
+        return self._trace
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as docs/internals.md shows it."""
+        trace_id, baggage = self.trace()
+        return {"ts": self.ts, "conn": self.conn, "method": self.method, "path": self.path, "status": self.status,
+                "duration_ms": self.duration_ms, "injected": self.injected, "run_id": self.run_id,
+                "trace_id": trace_id, "baggage": dict(baggage), "error": self.error}
 
 
 @dataclass(slots=True)
@@ -76,10 +93,10 @@ class Stats:
 
     def request(
         self, conn: int, method: str, path: str, run_id: str | None,
-        trace_id: str | None = None, baggage: dict[str, str] | None = None,
+        traceparent: bytes | None = None, baggage: bytes | None = None,
     ) -> HttpEvent:
-        """Record a request head; return its event to complete later."""
-        event = HttpEvent(time.time(), conn, method, path, run_id, trace_id, baggage or {})
+        """Record a request head (``traceparent``/``baggage``: the raw header values); return its event."""
+        event = HttpEvent(time.time(), conn, method, path, run_id, traceparent, baggage)
         self.requests += 1
         self.events.append(event)
         return event
@@ -116,7 +133,7 @@ class Stats:
                 "responses": self.responses,
                 "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
                 "injected": self.injected,
-                "events": [{k: getattr(e, k) for k in _EVENT_KEYS} for e in events],
+                "events": [e.to_json() for e in events],
             },
             "conn_events": conns,
         }

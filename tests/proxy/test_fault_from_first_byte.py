@@ -30,13 +30,18 @@ BUDGET_S = 60.0  # the whole test stops here even if the machine is very slow
 class _Counting(asyncio.Protocol):
     """A minimal HTTP/1.1 server: records (sent, arrived) per request head, answers 200 "ok"."""
 
-    def __init__(self, seen: list[tuple[float, float]]) -> None:
+    def __init__(self, seen: list[tuple[float, float]], open_: set[asyncio.BaseTransport]) -> None:
         self.seen = seen
+        self.open = open_
         self.buf = b""
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.open.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open.discard(self.transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -64,16 +69,23 @@ def counting_upstream() -> Iterator[_Upstream]:
     """A real HTTP server on 127.0.0.1 that records when each request was sent and when it arrived."""
     with BackgroundLoop("counting-upstream") as bg:
         seen: list[tuple[float, float]] = []
+        open_: set[asyncio.BaseTransport] = set()
 
         async def start() -> asyncio.Server:
-            return await asyncio.get_running_loop().create_server(lambda: _Counting(seen), "127.0.0.1", 0)
+            return await asyncio.get_running_loop().create_server(lambda: _Counting(seen, open_), "127.0.0.1", 0)
+
+        async def stop() -> None:  # on the server's loop: asyncio objects are not thread-safe
+            server.close()
+            for transport in list(open_):
+                transport.close()
+            await asyncio.sleep(0)  # let connection_lost run before the loop closes
 
         server = bg.run(start())
         port = server.sockets[0].getsockname()[1]
         try:
             yield _Upstream(f"127.0.0.1:{port}", seen)
         finally:
-            server.close()
+            bg.run(stop())
 
 
 def _read_response(sock: socket.socket) -> bytes:
@@ -207,7 +219,12 @@ def test_a_request_head_still_arriving_when_http_error_is_added_gets_the_error(
         time.sleep(0.1)
         s.sendall(b"X-Sent: 3\r\n\r\n")
         assert _read_response(s) == b"HTTP/1.1 200 OK"
-    assert [sent for sent, _ in counting_upstream.seen] == [1.0, 3.0]
+        s.sendall(b"GET /hit HTTP/1.1\r\nX-Sent: 4\r\n")  # a toxic that answers none: forwarded whole
+        time.sleep(0.2)
+        admin.toxic("svc", name="none", type="http_error", stream="upstream", attributes={"rate": 0.0})
+        s.sendall(b"Host: svc\r\n\r\n")
+        assert _read_response(s) == b"HTTP/1.1 200 OK"
+    assert [sent for sent, _ in counting_upstream.seen] == [1.0, 3.0, 4.0]
 
 
 def test_a_long_request_head_in_pieces_reaches_the_upstream_whole(admin: Api, counting_upstream: _Upstream) -> None:
