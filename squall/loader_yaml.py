@@ -61,21 +61,26 @@ class _Frame:
     size: int = 1
     height: int = 1
     merges: list[tuple[Any, int]] | None = None
+    lined: bool = False  # keep the lines of what it holds (its path is short enough)
 
 
-def _scalar(event: Any, tag: str | None, cache: dict[str, Any]) -> Any:
-    """The plain value of a scalar event; FileInvalid-worthy tags raise KeyError."""
-    if tag is None or tag == "!":
-        if not event.implicit[0]:
-            return event.value  # quoted: a string
-        value = cache.get(event.value, _MISSING)
-        if value is _MISSING:
+def _scalar(event: Any, cache: dict[str, Any], fail: Callable[[str, int], FileInvalid]) -> Any:
+    """The plain value of a scalar event not found in `cache` (plain scalars are cached by their text)."""
+    tag = event.tag
+    try:
+        if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return event.value  # quoted: a string
             tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
             value = _MERGE_KEY if tag == _T + "merge" else _SCALARS[tag](event.value)
             if len(cache) < _CACHE_SIZE:
                 cache[event.value] = value
-        return value
-    return _SCALARS[tag](event.value)
+            return value
+        return _SCALARS[tag](event.value)
+    except KeyError:
+        raise fail(_refused(event.tag), event.start_mark.line + 1) from None
+    except ValueError as exc:
+        raise fail(f"{event.value!r} is not a valid {tag or 'value'} ({exc})", event.start_mark.line + 1) from exc
 
 
 def _merge(frame: _Frame, fail: Callable[[str, int], FileInvalid]) -> None:
@@ -99,6 +104,7 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
     anchors: dict[str, tuple[Any, int, int] | None] = {}  # None while the anchored node is still open
     lines: dict[KeyPath, int] = {}
     cache: dict[str, Any] = {}
+    cached = cache.get
     root: Any = None
     expanded = documents = 0
     scalar_event, alias_event, mapping_start, sequence_start = (
@@ -112,13 +118,9 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
             event = get_event()
             kind = type(event)
             if kind is scalar_event:
-                try:
-                    value = _scalar(event, event.tag, cache)
-                except KeyError:
-                    raise fail(_refused(event.tag), event.start_mark.line + 1) from None
-                except ValueError as exc:
-                    raise fail(f"{event.value!r} is not a valid {event.tag or 'value'} ({exc})",
-                               event.start_mark.line + 1) from exc
+                value = cached(event.value, _MISSING) if event.tag is None and event.implicit[0] else _MISSING
+                if value is _MISSING:
+                    value = _scalar(event, cache, fail)
                 if value is _MERGE_KEY and not (stack and type(stack[-1].value) is dict and not stack[-1].has_key):
                     value = "<<"  # a merge key only as a mapping key; elsewhere it is the text "<<"
                 if event.anchor is not None:
@@ -155,11 +157,11 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 path: KeyPath | None = ()
                 if stack:
                     top = stack[-1]
-                    if top.path is not None and len(top.path) < LINE_DEPTH:
+                    if top.lined:
                         if type(top.value) is list:
-                            path = top.path + (len(top.value),)
+                            path = top.path + (len(top.value),)  # type: ignore[operator]
                         elif top.has_key:
-                            path = top.path + (_key_text(top.key),)
+                            path = top.path + (_key_text(top.key),)  # type: ignore[operator]
                         else:
                             path = None  # a complex key: refused when it ends
                         if path is not None:
@@ -170,7 +172,8 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                     lines[()] = event.start_mark.line + 1
                 if event.anchor is not None:
                     anchors[event.anchor] = None
-                stack.append(_Frame({} if kind is mapping_start else [], path, event.anchor))
+                stack.append(_Frame({} if kind is mapping_start else [], path, event.anchor,
+                                    lined=path is not None and len(path) < LINE_DEPTH))
                 continue
             elif kind is stream_end or event is None:
                 break
@@ -190,9 +193,8 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 top.height = height + 1
             container = top.value
             if type(container) is list:
-                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not mapping_end \
-                        and kind is not sequence_end:
-                    lines[top.path + (len(container),)] = event.start_mark.line + 1
+                if top.lined and kind is not mapping_end and kind is not sequence_end:
+                    lines[top.path + (len(container),)] = event.start_mark.line + 1  # type: ignore[operator]
                 container.append(value)
             elif not top.has_key:
                 if type(value) is dict or type(value) is list:
@@ -200,9 +202,9 @@ def parse_yaml(text: str, name: str) -> Loaded:  # noqa: C901 - one tight loop o
                 top.key, top.has_key = value, True
             else:
                 key = top.key
-                if top.path is not None and len(top.path) < LINE_DEPTH and kind is not mapping_end \
-                        and kind is not sequence_end:
-                    lines[top.path + (_key_text(key),)] = event.start_mark.line + 1
+                if top.lined and kind is not mapping_end and kind is not sequence_end:
+                    lines[top.path + (key if type(key) is str else _key_text(key),)] = (  # type: ignore[operator]
+                        event.start_mark.line + 1)
                 if key is _MERGE_KEY:
                     if top.merges is None:
                         top.merges = []
