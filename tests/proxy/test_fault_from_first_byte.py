@@ -175,10 +175,11 @@ def _surely_toxic(sent: float, arrived: float, windows: list[tuple[float, float]
 
 
 def test_no_request_reaches_the_upstream_after_http_error_was_added(
-    admin: Api, counting_upstream: _Upstream
+    any_admin: Api, counting_upstream: _Upstream
 ) -> None:
+    """In a thread (asyncio) and as `squall proxy serve` (uvloop when installed)."""
     toxic = {"name": "storm", "type": "http_error", "stream": "upstream", "attributes": {"status": 503, "rate": 1.0}}
-    windows, sent = _hammer(admin, counting_upstream, toxic)
+    windows, sent = _hammer(any_admin, counting_upstream, toxic)
     assert len(windows) >= 10, "the machine was too slow to run enough add/remove cycles"
     in_windows = [s for s in sent if _inside(s, windows)]
     assert len(in_windows) >= 50, f"only {len(in_windows)} requests were sent while the toxic was in place"
