@@ -172,6 +172,9 @@ class TrafficWatch:
         end = entry.struck_at or time.time()
         events = ((stats.get("http") or {}).get("events")) or []
         seen = sum(1 for ev in events if entry.applied_at <= float(ev.get("ts", 0)) <= end)
+        # connections on which no request head arrived (reset_peer with timeout 0 resets them first)
+        conns = [c for c in stats.get("conn_events") or [] if isinstance(c, dict) and not c.get("requests")]
+        seen += sum(1 for c in conns if entry.applied_at <= float(c.get("ts") or 0) <= end)
         if seen:
             return seen
         points = [c for t, c in self.counters.get((url, proxy), []) if entry.applied_at <= t <= end + 0.5]

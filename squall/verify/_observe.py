@@ -23,10 +23,12 @@ result inconclusive: never a pass or a fail built on them. To give other
 traffic a chance to show, a time-attributing verifier leaves a short gap after
 each request (``LISTEN_GAP_S``) in which any dependency call is unexplained.
 Calls still caused by earlier traffic (a sampler request the service is still
-retrying) are waited out: when the first request shows time mode, it is set
-aside, the verifier waits until the dependency has been quiet for ``QUIET_S``
-(plus any Retry-After) and sends it again; the circuit breaker, which counts
-every call from its first request, waits for quiet before it.
+retrying) are waited out: unless the dependency's recent calls carried trace
+or run ids (the service forwards them, so trace or header mode is ahead), the
+verifier waits until the dependency has been quiet for ``QUIET_S`` (plus any
+Retry-After) before its first request; the circuit breaker always does. If the
+first request shows time mode after all, it is set aside, the verifier waits
+for quiet and sends it again.
 
 Connections the proxy records without any HTTP request head (``conn_events``
 with ``requests: 0`` and outcome reset / refused / timeout: e.g. reset_peer
@@ -125,13 +127,17 @@ class Observer:
         self._n = 0
         self._client = make_client()
         self._quiet_s = quiet_s
+        self._quiet_done = False
         self.quiet_wait_s = 0.0
         self.discarded: list[Call] = []  # a first request sent before the dependency was quiet (time mode)
         if proxy is not None:
             fetch_stats(self.api, proxy, since=time.time())  # unknown proxy / not embedded: fail before traffic
             self._hold = quiet.hold(f"verifier {verifier} attributes dependency calls")
-            if hold == "always":  # it counts every call from the start: wait for quiet before the first
+            if hold == "always" or not self._ids_seen():
+                # it counts every call from the start, or calls here carry no ids (time mode ahead):
+                # wait for quiet before the first request
                 self.quiet_wait_s = self._wait_until_quiet(quiet_s)
+                self._quiet_done = True
         self.started = time.time()
 
     def __enter__(self) -> "Observer":
@@ -145,6 +151,12 @@ class Observer:
         """Let the control's SLI sampling resume."""
         if self._hold is not None:
             self._hold.release()
+
+    def _ids_seen(self) -> bool:
+        """Did the dependency's recent calls carry trace ids or run ids (the service forwards them)?"""
+        assert self.proxy is not None
+        events = (fetch_stats(self.api, self.proxy, since=time.time() - 60).get("http") or {}).get("events") or []
+        return any(e.get("trace_id") or e.get("run_id") for e in events)
 
     def _wait_until_quiet(self, quiet_s: float) -> float:
         """Wait (bounded) until no dependency call started or ran in the last `quiet_s`: leftovers of earlier traffic."""
@@ -179,9 +191,9 @@ class Observer:
             self.attribute()
             if self.mode in ("trace", "header") and self._hold_policy == "until-mode":
                 self.release()  # the calls carry this verifier's ids: the sampler's cannot be mistaken for them
-            elif self.mode == "time" and self._hold_policy == "until-mode":
-                # Sent before the dependency was quiet (no need in trace or header mode): set it aside,
-                # wait out calls still caused by earlier traffic, and send it again.
+            elif self.mode == "time" and not self._quiet_done:
+                # Sent without waiting for quiet (recent calls carried ids, yet ours did not): set it
+                # aside, wait out calls still caused by earlier traffic, and send it again.
                 self.calls.remove(c)
                 self.discarded.append(c)
                 self.quiet_wait_s = self._wait_until_quiet(self._quiet_s)

@@ -36,5 +36,5 @@ def test_retries_counted_by_time_when_the_header_is_not_forwarded(system: System
         tp.add_http_error("payments", status=503, first_n=2, configuration=system.configuration)
         result = retries(f"{url}/checkout", "payments", requests=2, configuration=system.configuration)
     assert result["ok"] is True, result
-    assert result["evidence"]["attribution"] == "time-window"
+    assert result["evidence"]["attribution"] == "time"
     assert result["evidence"]["attempts_per_request"] == [3, 1]
