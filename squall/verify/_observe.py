@@ -44,10 +44,15 @@ from typing import Any, Literal
 import httpx
 
 from squall import config, quiet
-from squall.errors import ExperimentInvalid
+from squall.errors import ExperimentInvalid, SquallError
 from squall.probes.proxy import fetch_stats
 from squall.probes.sli import Sample, classify_error, make_client, status_ok
+from squall.toxiproxy_client import ToxiproxyClient
 from squall.tracecontext import parse_traceparent, trace_headers
+from squall.verify._common import check_count, check_seconds, event_brief, failed_attempt, result
+
+__all__ = ["FAILED_CONN_OUTCOMES", "QUIET_S", "Call", "Observer", "check_count", "check_seconds", "event_brief",
+           "failed_attempt", "result"]
 
 #: slack around a request's window when attributing proxy events by time
 WINDOW_SLACK_S = 0.05
@@ -61,15 +66,7 @@ LISTEN_GAP_S = 0.2
 #: connection outcomes that count as an attempt when no request head was seen on them
 FAILED_CONN_OUTCOMES = ("reset", "refused", "timeout")
 
-Verdict = Literal["passed", "failed", "inconclusive"]
 Mode = Literal["trace", "header", "time"]
-
-
-def result(verifier: str, ok: bool | Verdict, summary: str, evidence: Mapping[str, Any]) -> dict[str, Any]:
-    """The verifier result shape of docs/internals.md: ``ok`` is true only for ``verdict: passed``."""
-    verdict: Verdict = ("passed" if ok else "failed") if isinstance(ok, bool) else ok
-    return {"verifier": verifier, "ok": verdict == "passed", "verdict": verdict, "summary": summary,
-            "evidence": dict(evidence)}
 
 
 @dataclass
@@ -82,26 +79,6 @@ class Call:
     sample: Sample
     trace_id: str = ""
     attempts: list[dict[str, Any]] = field(default_factory=list)
-
-
-def check_count(name: str, value: Any, minimum: int = 1, maximum: int = 1000) -> int:
-    """An integer argument within bounds, or ExperimentInvalid naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise ExperimentInvalid(f"{name}={value!r} (expected an integer from {minimum} to {maximum})")
-    return value
-
-
-def check_seconds(name: str, value: Any, maximum: float = 600) -> float:
-    """A positive number of seconds within bounds, or ExperimentInvalid naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= maximum:
-        raise ExperimentInvalid(f"{name}={value!r} (expected a number of seconds above 0, at most {maximum})")
-    return float(value)
-
-
-def failed_attempt(e: Mapping[str, Any]) -> bool:
-    """An attempt that did not get a successful answer (error, no response, 429 or 5xx)."""
-    status = e.get("status")
-    return e.get("error") is not None or status is None or status == 429 or status >= 500
 
 
 class Observer:
@@ -130,8 +107,11 @@ class Observer:
         self._quiet_done = False
         self.quiet_wait_s = 0.0
         self.discarded: list[Call] = []  # a first request sent before the dependency was quiet (time mode)
+        #: False when the proxy is disabled (a partition): the kernel refuses calls to it, so nobody counts them
+        self.proxy_enabled = True
         if proxy is not None:
             fetch_stats(self.api, proxy, since=time.time())  # unknown proxy / not embedded: fail before traffic
+            self.proxy_enabled = _enabled(self.api, proxy)
             self._hold = quiet.hold(f"verifier {verifier} attributes dependency calls")
             if hold == "always" or not self._ids_seen():
                 # it counts every call from the start, or calls here carry no ids (time mode ahead):
@@ -295,6 +275,9 @@ class Observer:
 
     def inconclusive_reason(self, counts: Mapping[str, Any]) -> str | None:
         """Why a verdict built on these attributions would be a guess (None when it is not)."""
+        if not self.proxy_enabled:
+            return (f'proxy "{self.proxy}" is disabled (a partition): the kernel refuses calls to it, so the '
+                    "dependency calls cannot be counted (use reset_peer or add_http_error to check this mechanism)")
         if counts.get("attribution") != "time" or not counts.get("unexplained"):
             return None
         parts = []
@@ -311,6 +294,15 @@ class Observer:
         )
 
 
+def _enabled(api: str, proxy: str) -> bool:
+    """Whether `proxy` listens (a partition disables it); True when that cannot be read."""
+    try:
+        with ToxiproxyClient(api, timeout_s=2.0) as client:
+            return bool(client.get_proxy(proxy).get("enabled", True))
+    except SquallError:
+        return True
+
+
 def _end(e: Mapping[str, Any]) -> float:
     return float(e["ts"]) + float(e.get("duration_ms") or 0) / 1000.0
 
@@ -323,11 +315,3 @@ def _owner(calls: list[Call], ts: float) -> Call | None:
     near = [(min(abs(ts - c.start), abs(ts - c.end)), i) for i, c in enumerate(calls)]
     near = [(d, i) for d, i in near if d <= WINDOW_SLACK_S]
     return calls[min(near)[1]] if near else None
-
-
-def event_brief(e: Mapping[str, Any]) -> dict[str, Any]:
-    """The parts of a proxy event worth keeping as evidence."""
-    out = {k: e.get(k) for k in ("ts", "status", "duration_ms", "injected", "error")}
-    if e.get("source") == "conn":
-        out["connection_only"] = True  # reset/refused before any request head arrived
-    return out

@@ -278,6 +278,17 @@ def test_a_breaker_under_reset_peer_passes(system: System) -> None:
     assert result["evidence"]["resume_after_last_failure_s"] >= 0.9
 
 
+def test_a_partition_makes_the_breaker_check_inconclusive(system: System) -> None:
+    cfg = system.configuration
+    tp.partition("payments", configuration=cfg)
+    # A disabled proxy does not listen: refused calls never reach it, so "no calls" proves nothing.
+    with fragile(system) as url:
+        result = circuit_breaker(url, "payments", max_dependency_calls=3, requests=6, heal=True, configuration=cfg)
+    assert verdict(result) == "inconclusive", result
+    assert 'proxy "payments" is disabled (a partition)' in result["summary"]
+    assert result["evidence"]["healed"]  # heal: true still heals
+
+
 # -- finding 6: the breaker's verdict does not depend on how fast the requests run ------------------------
 
 
