@@ -84,13 +84,13 @@ class Timeline:
     pauses: list[tuple[float, float, str]] = field(default_factory=list)
 
 
-def _stats(target: str, segment: str, samples: list[Sample]) -> SegmentStats:
+def _stats(target: str, segment: str, samples: list[Sample], timed_out: bool = True) -> SegmentStats:
     latencies = sorted(s[LATENCY] for s in samples if s[LATENCY] is not None)
     outcomes = Counter(
         s[ERROR] or (str(s[STATUS]) if s[STATUS] is not None else ("ok" if s[OK] else "failed")) for s in samples
     )
     ok = sum(1 for s in samples if s[OK])
-    capped = [s[LATENCY] for s in samples if s[ERROR] == TIMEOUT and s[LATENCY] is not None]
+    capped = [s[LATENCY] for s in samples if s[ERROR] == TIMEOUT and s[LATENCY] is not None] if timed_out else []
     return SegmentStats(
         target=target,
         segment=segment,
@@ -177,7 +177,7 @@ def build(
     edges = [start + i * step for i in range(1, count)]
     for target, items in per_target.items():
         times = [s[T] for s in items]
-        timed_out = any(s[ERROR] == TIMEOUT for s in items)
+        timed_out = TIMEOUT in map(itemgetter(ERROR), items)  # C-speed: most runs have no timeout at all
         bounds = [0, *(bisect_left(times, e) for e in edges), len(items)]
         buckets = []
         for i in range(count):
@@ -203,5 +203,5 @@ def build(
             timeline.timeout_ms[target] = timeout * 1000.0
         timeline.join_s[target] = _join_s(times, step, (interval_s or 0.0) + (timeout or 0.0))
         for name, part in _segments(items, times, closed).items():
-            timeline.segments.append(_stats(target, name, part))
+            timeline.segments.append(_stats(target, name, part, timed_out))
     return timeline
