@@ -93,7 +93,7 @@ def failing_mechanisms(experiments: Iterable[ExperimentResult]) -> dict[str, lis
     for exp in experiments:
         funcs = _verifier_functions(exp.path)
         for check in exp.checks:
-            if check.kind == "verifier" and not check.ok:
+            if check.kind == "verifier" and check.ok is False:  # an inconclusive verifier (ok None) failed nothing
                 mechanism = MECHANISM_OF_PROBE.get(check.name) or MECHANISM_OF.get(funcs.get(check.name, ""), check.name)
                 found.setdefault(mechanism, []).append(exp.name)
     return found
