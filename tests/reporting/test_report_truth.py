@@ -185,3 +185,19 @@ def test_a_fragile_run_says_so(tmp_path: Path) -> None:
     assert "fragile" not in plain.text.lower()
     assert "FAILED (fragile)" in page.text  # the <title>, so also the browser tab
     assert "Fragile run: squall demo --fragile switched the service's timeouts" in page.text
+
+
+def test_a_process_kill_is_a_fault_window_though_the_ledger_has_nothing_to_undo(tmp_path: Path) -> None:
+    journal = J.passed_run()
+    kill = J.action_def("kill-inventory-1", module="squall.actions.process", func="kill_process",
+                        arguments={"pid_file": "${inventory_1_pidfile}", "signal_name": "SIGKILL"})
+    journal["run"][0] = J.run_entry(kill, J.T0 + 5.0, 0.004, {
+        "signal": "SIGKILL", "killed": [4242], "processes": [
+            {"pid": 4242, "cmdline": "python -m squall.demo.replica --name inventory-1 --pid-file /tmp/d/inventory-1.pid"}]})
+    journal["extensions"][0]["fault_windows"] = []
+    html = render(journal, tmp_path / "out")["html"]
+    text = parse_html(html).text
+    assert "1 fault injected" in text
+    assert "SIGKILL on inventory-1 (pid 4242) process.killed +5.000 s +5.004 s" in text
+    assert re.findall(r"checkout (before fault|after fault|whole run) \d+ ", text) == ["before fault", "after fault"]
+    assert [label.text for label in S.labels(S.charts(html)[STRIP], "fault-label")] == ["SIGKILL on inventory-1"]

@@ -20,6 +20,7 @@ from squall.reporting import timeline as tl
 from squall.reporting.masking import MASK, Masker, from_experiment, is_secret_entry
 from squall.reporting.model.activities import activities_of
 from squall.reporting.model.checks import checks_of
+from squall.reporting.model.kills import kill_windows
 from squall.reporting.model.objectives import sampler_timeouts, slo_objectives, stop_objectives
 from squall.reporting.model.reading import as_dict, as_list, bounded, extension, num, slug, ts
 from squall.reporting.records import (
@@ -159,6 +160,7 @@ def _build(journal: Any, extra_patterns: Iterable[str]) -> Report:
         )
         for w in map(as_dict, as_list(ext.get("fault_windows")))
     ]
+    windows += kill_windows(journal, masker, windows) if ext else []
     report = Report(
         title=title,
         slug=slug(title),
