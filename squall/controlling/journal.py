@@ -55,25 +55,26 @@ class SecretMask:
         declared = declared if isinstance(declared, Mapping) else {}
         used = configuration if isinstance(configuration, Mapping) else {}
         self.secret_config = {str(k) for k in {*declared, *used} if is_secret_entry(k, declared.get(k))}
-        for key in self.secret_config:
-            self._collect(used.get(key), values)
-            self._collect(declared.get(key), values, declared=True)
+        for key in self.secret_config:  # text only: a "token_ttl_s: 3600" must not mask every 3600 in the journal
+            self._collect(used.get(key), values, text_only=True)
+            self._collect(declared.get(key), values, declared=True, text_only=True)
         literal = sorted((v for v in values if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
         # ... and the userinfo of any URL (a toxiproxy_url with credentials), declared a secret or not
         self._re = re.compile("|".join([*map(re.escape, literal), URL_USERINFO.pattern]))
 
-    def _collect(self, value: Any, into: set[str], declared: bool = False, depth: int = 0) -> None:
+    def _collect(self, value: Any, into: set[str], declared: bool = False, text_only: bool = False,
+                 depth: int = 0) -> None:
         if depth > 64:
             return
         if isinstance(value, Mapping):
             reference = declared and value.get("type") in ("env", "vault")
             for k, v in value.items():
                 if not (reference and k in _REFERENCE_FIELDS):
-                    self._collect(v, into, declared, depth + 1)
+                    self._collect(v, into, declared, text_only, depth + 1)
         elif isinstance(value, (list, tuple)):
             for v in value:
-                self._collect(v, into, declared, depth + 1)
-        elif value is not None and not isinstance(value, bool):
+                self._collect(v, into, declared, text_only, depth + 1)
+        elif value is not None and not isinstance(value, bool) and (isinstance(value, str) or not text_only):
             into.add(str(value))
 
     def __bool__(self) -> bool:

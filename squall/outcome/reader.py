@@ -42,7 +42,10 @@ def _list(value: Any) -> list[Any]:
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    f = float(value)
+    try:
+        f = float(value)
+    except OverflowError:  # an int of hundreds of digits (JSON allows it): no number a run recorded
+        return None
     return f if math.isfinite(f) else None
 
 

@@ -59,6 +59,8 @@ def number(value: float | None, digits: int = 1) -> str:
         return "—"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if not isinstance(value, (int, float)):  # a journal said a number and wrote something else
+        return compact(value, 60)
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}".replace(",", " ") if abs(value) >= 10000 else str(int(value))
     if abs(value) >= 100:

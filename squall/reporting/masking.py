@@ -91,6 +91,8 @@ class Masker:
     patterns: list[str] = field(default_factory=list)
     #: user patterns that ran out of time, with what that did (filled while masking; reported once each)
     slow: dict[str, str] = field(default_factory=dict)
+    pattern_timeout_s: float = PATTERN_TIMEOUT_S
+    pattern_budget_s: float = PATTERN_BUDGET_S
 
     def __post_init__(self) -> None:
         self._rules: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
@@ -146,20 +148,21 @@ class Masker:
 
     def _user_pattern(self, source: str, compiled: Any, text: str) -> str:
         """One user pattern on one text, within its budget; the whole text masked when it runs out (fail closed)."""
-        left = PATTERN_BUDGET_S - self._spent[source]
-        if left <= 0:
-            return MASK
-        started = time.perf_counter()
-        try:
-            return str(compiled.sub(MASK, text, timeout=min(PATTERN_TIMEOUT_S, left)))
-        except TimeoutError:
-            self.slow.setdefault(source, (
-                f'mask pattern "{source}" is too slow (over {PATTERN_TIMEOUT_S:g} s on one text): every text it '
-                "could not check in time is shown as [masked]; simplify it (nested repeats such as (\\w+\\s?)* "
-                "backtrack without end)"))
-            return MASK
-        finally:
-            self._spent[source] += time.perf_counter() - started
+        left = self.pattern_budget_s - self._spent[source]
+        if left > 0:
+            started = time.perf_counter()
+            try:
+                return str(compiled.sub(MASK, text, timeout=min(self.pattern_timeout_s, left)))
+            except TimeoutError:
+                pass
+            finally:
+                self._spent[source] += time.perf_counter() - started
+        self.slow.setdefault(source, (
+            f'mask pattern "{source}" is too slow (over {self.pattern_timeout_s:g} s on one text or '
+            f"{self.pattern_budget_s:g} s "
+            "in all): every text it could not check in time is shown as [masked]; simplify it (nested repeats "
+            "such as (\\w+\\s?)* backtrack without end)"))
+        return MASK
 
     def value(self, obj: Any, key: object = None, text: bool = True, depth: int = 0) -> Any:
         """A copy of a JSON-like value with values under secret keys masked (and strings, if ``text``)."""

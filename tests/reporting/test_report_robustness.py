@@ -18,7 +18,7 @@ from report_parsing import cases, parse_html, parse_junit
 
 from squall.reporting import render
 from squall.reporting.cli import load_journal
-from squall.reporting.masking import MASK, from_experiment
+from squall.reporting.masking import MASK, Masker, from_experiment
 
 SQUALL = str(Path(sys.executable).parent / "squall")
 EXAMPLES = int(os.environ.get("SQUALL_HYPOTHESIS_EXAMPLES", "100"))
@@ -39,6 +39,7 @@ def assert_renders(journal: dict[str, Any], out: Path) -> dict[str, Path]:
     ET.parse(paths["junit"])  # well-formed XML
     page = parse_html(paths["html"])  # valid UTF-8, parses
     assert page.meta("squall-verdict") in ("passed", "failed", "aborted", "inconclusive")
+    assert page.count("script") == 0  # journal text is escaped: "<script>" from a journal stays text
     assert page.text.count("squall") >= 1
     paths["markdown"].read_text(encoding="utf-8")
     return paths
@@ -54,6 +55,7 @@ _TEXT_EDITS = st.sampled_from([
     ("surrogate", lambda s: s.replace('"Checkout', '"\\ud800Checkout', 1).replace('"latency', '"x\\udfff', 1)),
     ("deep", lambda s: s[:-1] + ', "deep": ' + "[" * 5_000 + "]" * 5_000 + "}"),
     ("huge int", lambda s: s[:-1] + ', "n": ' + "9" * 5_000 + "}"),
+    ("int beyond float", lambda s: s.replace('"started": 1764300000.0', '"started": 1' + "0" * 400)),
     ("nan", lambda s: s.replace('"duration": 42.0', '"duration": NaN').replace("1.234", "Infinity")),
     ("truncated", lambda s: s[: len(s) // 2]),
     ("bom", lambda s: "\ufeff" + s),
@@ -130,6 +132,16 @@ def test_a_catastrophic_mask_pattern_is_stopped_named_once_and_fails_closed(tmp_
     for name in ("report.html", "junit.xml", "summary.md"):
         assert "a" * 1_000 not in (tmp_path / "out" / name).read_text(encoding="utf-8")  # masked wholesale
     assert "too slow" in parse_html(tmp_path / "out" / "report.html").text
+
+
+def test_a_pattern_out_of_budget_masks_every_text_left_and_is_named_once() -> None:
+    slow = r"^(\w+\s?)*$"
+    masker = Masker(patterns=[slow, r"CUST-\d+"], pattern_timeout_s=0.02, pattern_budget_s=0.1)
+    assert masker.text("ticket CUST-12 ok") == f"ticket {MASK} ok"  # fast texts: checked, masked in place
+    for i in range(40):  # each of these costs the slow pattern its whole per-text budget
+        assert masker.text("a" * 20_000 + f"!{i}") == MASK
+    assert masker.text("a short text, never checked") == MASK  # budget spent: fail closed, never unmasked
+    assert list(masker.slow) == [slow] and "too slow" in masker.slow[slow]
 
 
 def test_masking_stays_linear_on_long_runs_of_look_alike_characters() -> None:
