@@ -16,7 +16,7 @@ from squall.reporting.junit import render_junit
 from squall.reporting.markdown import render_markdown
 from squall.reporting.model import build
 from squall.reporting.records import Report
-from squall.reporting.textsafe import safe_text
+from squall.reporting.textsafe import safe_utf8
 
 __all__ = ["FILES", "Report", "build", "render", "write"]
 
@@ -35,11 +35,12 @@ def write(report: Report, out_dir: Path) -> dict[str, Path]:
     """Write the three artifacts of a report model into out_dir; return their paths."""
     out_dir = Path(out_dir)
     paths = {key: out_dir / name for key, name in FILES.items()}
-    summary = safe_text(render_markdown(report, FILES["html"]))
+    markdown = safe_utf8(render_markdown(report, FILES["html"]))
+    summary = markdown.decode("utf-8")
     contents: dict[str, bytes] = {
-        "html": safe_text(render_html(report)).encode("utf-8"),  # a journal's lone surrogates cannot be UTF-8
+        "html": safe_utf8(render_html(report)),  # a journal's lone surrogates cannot be UTF-8
         "junit": render_junit(report),
-        "markdown": summary.encode("utf-8"),
+        "markdown": markdown,
     }
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
