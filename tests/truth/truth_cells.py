@@ -87,9 +87,11 @@ def _retries() -> list[Cell]:
                      "one attempt per request, abandoned after 300 ms: it never retries", arguments=args))
     # aiohttp's client re-sends an idempotent GET once when the connection is reset (RFC 9112 9.3.1.1),
     # so at the dependency each of the service's 2 attempts is up to 2 requests.
-    out.append(_cell("retries.exponential.reset", replace(exp_t, timeout_s=0.5, max_attempts=2), RESET, "retries",
-                     "passed", "2 attempts per request, each re-sent once by aiohttp after the reset: 2-4 at the wire",
-                     arguments=args))
+    for trace in ("none", "traceparent"):
+        out.append(_cell("retries.exponential.reset", replace(exp_t, timeout_s=0.5, max_attempts=2, trace=trace), RESET,
+                         "retries", "passed",
+                         "2 attempts per request, each re-sent once by aiohttp after the reset: 2-4 at the wire",
+                         arguments=args))
     for trace, unobservable in (("none", True), ("traceparent", False)):
         busy = Mechanisms(retry="none", fallback="all_errors", refresh_every_s=0.05, trace=trace)
         out.append(_cell("retries.never.503+refresher", busy, HTTP_503, "retries", "failed",
