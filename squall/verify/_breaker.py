@@ -6,16 +6,8 @@ from typing import Any
 from squall.actions import toxiproxy as toxiproxy_actions
 from squall.activity import activity
 from squall.probes.proxy import fetch_stats
-from squall.verify._observe import (
-    FAILED_CONN_OUTCOMES,
-    Call,
-    Observer,
-    check_count,
-    check_seconds,
-    event_brief,
-    failed_attempt,
-    result,
-)
+from squall.verify._common import check_count, check_seconds, event_brief, failed_attempt, result
+from squall.verify._observe import FAILED_CONN_OUTCOMES, Call, Observer
 
 __all__ = ["circuit_breaker"]
 

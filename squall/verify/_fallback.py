@@ -6,7 +6,8 @@ import httpx
 
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
-from squall.verify._observe import Observer, check_count, check_seconds, result
+from squall.verify._common import check_count, check_seconds, result
+from squall.verify._observe import Observer
 
 __all__ = ["fallback"]
 

@@ -49,10 +49,9 @@ from squall.probes.proxy import fetch_stats
 from squall.probes.sli import Sample, classify_error, make_client, status_ok
 from squall.toxiproxy_client import ToxiproxyClient
 from squall.tracecontext import parse_traceparent, trace_headers
-from squall.verify._common import check_count, check_seconds, event_brief, failed_attempt, result
+from squall.verify._common import event_brief
 
-__all__ = ["FAILED_CONN_OUTCOMES", "QUIET_S", "Call", "Observer", "check_count", "check_seconds", "event_brief",
-           "failed_attempt", "result"]
+# No __all__: the helpers here are imported by name; an activity module's __all__ lists activities only.
 
 #: slack around a request's window when attributing proxy events by time
 WINDOW_SLACK_S = 0.05

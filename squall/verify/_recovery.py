@@ -10,7 +10,8 @@ from squall.errors import ExperimentInvalid
 from squall.ledger import Entry, Ledger
 from squall.percentiles import nearest_rank
 from squall.probes.sli import summarize
-from squall.verify._observe import Observer, check_count, check_seconds, result
+from squall.verify._common import check_count, check_seconds, result
+from squall.verify._observe import Observer
 
 __all__ = ["recovery"]
 

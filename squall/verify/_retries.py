@@ -8,16 +8,8 @@ from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid, SquallError
 from squall.toxiproxy_client import ToxiproxyClient
-from squall.verify._observe import (
-    QUIET_S,
-    Call,
-    Observer,
-    check_count,
-    check_seconds,
-    event_brief,
-    failed_attempt,
-    result,
-)
+from squall.verify._common import check_count, check_seconds, event_brief, failed_attempt, result
+from squall.verify._observe import QUIET_S, Call, Observer
 
 __all__ = ["retries"]
 

@@ -3,7 +3,8 @@
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
 from squall.probes.sli import summarize
-from squall.verify._observe import Observer, check_count, check_seconds, result
+from squall.verify._common import check_count, check_seconds, result
+from squall.verify._observe import Observer
 
 __all__ = ["timeout"]
 
