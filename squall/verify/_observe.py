@@ -32,7 +32,14 @@ for quiet and sends it again.
 
 Connections the proxy records without any HTTP request head (``conn_events``
 with ``requests: 0`` and outcome reset / refused / timeout: e.g. reset_peer
-with timeout 0) are attempts too; they are attributed by time.
+with timeout 0) are attempts too. They carry no trace id or tag, so they can
+only be attributed by time, and only while nobody else's traffic can be in
+flight: while the verifier's hold is kept and after the dependency was quiet.
+So when the first request's window shows such connections in trace or header
+mode, the hold is kept for the whole run (and a first request sent without
+waiting for quiet is set aside and sent again after it). Connections in a
+request's window that cannot be attributed this way make the result
+inconclusive.
 """
 
 import time
@@ -106,6 +113,8 @@ class Observer:
         self._quiet_done = False
         self.quiet_wait_s = 0.0
         self.discarded: list[Call] = []  # a first request sent before the dependency was quiet (time mode)
+        #: connections without a request head are attributed by time (the hold is kept for the whole run)
+        self.conns_by_time = hold == "always"
         #: False when the proxy is disabled (a partition): the kernel refuses calls to it, so nobody counts them
         self.proxy_enabled = True
         if proxy is not None:
@@ -143,7 +152,9 @@ class Observer:
         begin = time.monotonic()
         while time.monotonic() - begin < quiet_s + QUIET_MAX_WAIT_S:
             now = time.time()
-            events = (fetch_stats(self.api, self.proxy, since=now - 60).get("http") or {}).get("events") or []
+            stats = fetch_stats(self.api, self.proxy, since=now - 60)
+            events = (stats.get("http") or {}).get("events") or []
+            events = [*events, *_conn_only(stats.get("conn_events"))]  # resets before a request head are calls too
             # a call still running that began a moment ago; one hung for longer (a hang fault) makes no new calls
             busy = [e for e in events if e.get("status") is None and e.get("error") is None and now - float(e["ts"]) < 1.0]
             last = max((float(e["ts"]) + (e.get("duration_ms") or 0) / 1000 for e in events), default=0.0)
@@ -167,18 +178,24 @@ class Observer:
         """Like ``call`` but also return the response (for headers and body)."""
         c, response = self._send(timeout_s)
         if self.proxy is not None and self.mode is None:
-            self.attribute()
-            if self.mode in ("trace", "header") and self._hold_policy == "until-mode":
+            counts = self.attribute()
+            needs_time = self.mode == "time" or bool(counts["connection_attempts"] or counts["unattributed_connections"])
+            if self.mode in ("trace", "header") and not needs_time and self._hold_policy == "until-mode":
                 self.release()  # the calls carry this verifier's ids: the sampler's cannot be mistaken for them
-            elif self.mode == "time" and not self._quiet_done:
-                # Sent without waiting for quiet (recent calls carried ids, yet ours did not): set it
-                # aside, wait out calls still caused by earlier traffic, and send it again.
-                self.calls.remove(c)
-                self.discarded.append(c)
-                self.quiet_wait_s = self._wait_until_quiet(self._quiet_s)
-                self.started = time.time()
-                c, response = self._send(timeout_s)
-        if self.proxy is not None and self.mode == "time" and self.listen_gap_s:
+            elif needs_time:
+                # calls (or connections reset before a request head) that only time can attribute: keep the
+                # hold for the whole run, so that no sampler traffic falls into a request's window
+                self.conns_by_time = True
+                if not self._quiet_done:
+                    # Sent without waiting for quiet (recent calls carried ids): set it aside, wait out
+                    # calls still caused by earlier traffic, and send it again.
+                    self.calls.remove(c)
+                    self.discarded.append(c)
+                    self.quiet_wait_s = self._wait_until_quiet(self._quiet_s)
+                    self._quiet_done = True
+                    self.started = time.time()
+                    c, response = self._send(timeout_s)
+        if self.proxy is not None and (self.mode == "time" or self.conns_by_time) and self.listen_gap_s:
             time.sleep(self.listen_gap_s)  # a dependency call now is nobody's request of ours: it shows as unexplained
         return c, response
 
@@ -234,21 +251,23 @@ class Observer:
                     owner.attempts.append({**e, "source": "http"})
                 elif float(e["ts"]) >= self.started:
                     unexplained.append(e)
-        conn_attempts = 0
-        for rec in conns if isinstance(conns, list) else []:
-            if not isinstance(rec, Mapping) or rec.get("requests") or rec.get("outcome") not in FAILED_CONN_OUTCOMES:
-                continue
-            ts = float(rec.get("ts") or 0)
+        conn_attempts = unattributed = 0
+        # a connection with no request head carries no ids: time attributes it only while the hold keeps the
+        # sampler out and after the dependency was quiet; otherwise it may be anybody's
+        by_time = self._hold is not None and self._hold.end is None and self._quiet_done
+        for rec in _conn_only(conns):
+            ts = float(rec["ts"])
             if ts < self.started - WINDOW_SLACK_S:
                 continue
             owner = _owner(self.calls, ts)
             if owner is None:
-                unexplained.append({"ts": ts, "conn": rec.get("conn"), "error": rec.get("outcome")})
+                if by_time:
+                    unexplained.append(rec)
                 continue
-            end = rec.get("end")
-            duration = (float(end) - ts) * 1000 if isinstance(end, (int, float)) else None
-            owner.attempts.append({"ts": ts, "conn": rec.get("conn"), "status": None, "duration_ms": duration,
-                                   "injected": False, "error": rec.get("outcome"), "source": "conn"})
+            if not by_time:
+                unattributed += 1
+                continue
+            owner.attempts.append(rec)
             conn_attempts += 1
         overlapping = 0
         for c in self.calls:
@@ -259,6 +278,7 @@ class Observer:
         counts: dict[str, Any] = {
             "attribution": mode, "attributed": sum(len(c.attempts) for c in self.calls),
             "by_trace": traced, "by_header": tagged, "connection_attempts": conn_attempts,
+            "unattributed_connections": unattributed,
             "events_seen": len(events), "unexplained": len(unexplained) + overlapping,
             "unexplained_events": [event_brief(e) for e in unexplained[:10]],
             "overlapping_attempts": overlapping,
@@ -277,7 +297,11 @@ class Observer:
         if not self.proxy_enabled:
             return (f'proxy "{self.proxy}" is disabled (a partition): the kernel refuses calls to it, so the '
                     "dependency calls cannot be counted (use reset_peer or add_http_error to check this mechanism)")
-        if counts.get("attribution") != "time" or not counts.get("unexplained"):
+        if counts.get("unattributed_connections"):
+            return (f"{counts['unattributed_connections']} connection(s) reset before a request head arrived during "
+                    "its requests while other traffic (the control's SLI sampler) could run: such a connection "
+                    "carries no trace id or tag, so it cannot be attributed")
+        if not counts.get("unexplained") or (counts.get("attribution") != "time" and not self.conns_by_time):
             return None
         parts = []
         outside = counts["unexplained"] - counts.get("overlapping_attempts", 0)
@@ -285,11 +309,13 @@ class Observer:
             parts.append(f"{outside} dependency call(s) outside all of its requests")
         if counts.get("overlapping_attempts"):
             parts.append(f"{counts['overlapping_attempts']} call(s) overlapping another of the same request")
+        how = ("the service forwards neither traceparent nor X-Chaos-Run-Id, so calls are attributed by time"
+               if counts.get("attribution") == "time" else
+               "connections reset before a request head carry no ids, so they are attributed by time")
         return (
             "dependency traffic this verifier cannot explain by its own requests ("
             + " and ".join(parts)
-            + "): the service forwards neither traceparent nor X-Chaos-Run-Id, so calls are attributed by time "
-            "and other traffic to the dependency would be counted as this service's"
+            + f"): {how} and other traffic to the dependency would be counted as this service's"
         )
 
 
@@ -300,6 +326,19 @@ def _enabled(api: str, proxy: str) -> bool:
             return bool(client.get_proxy(proxy).get("enabled", True))
     except SquallError:
         return True
+
+
+def _conn_only(conns: Any) -> list[dict[str, Any]]:
+    """The proxy's connections that failed before any request head arrived, as attempt events."""
+    out = []
+    for rec in conns if isinstance(conns, list) else []:
+        if not isinstance(rec, Mapping) or rec.get("requests") or rec.get("outcome") not in FAILED_CONN_OUTCOMES:
+            continue
+        ts, end = float(rec.get("ts") or 0), rec.get("end")
+        duration = (float(end) - ts) * 1000 if isinstance(end, (int, float)) else None
+        out.append({"ts": ts, "conn": rec.get("conn"), "status": None, "duration_ms": duration,
+                    "injected": False, "error": rec.get("outcome"), "source": "conn"})
+    return out
 
 
 def _end(e: Mapping[str, Any]) -> float:
