@@ -7,6 +7,7 @@ from typing import Any
 from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid, SquallError
+from squall.probes.proxy import fetch_stats
 from squall.toxiproxy_client import ToxiproxyClient
 from squall.verify._common import check_count, check_seconds, event_brief, failed_attempt, result
 from squall.verify._observe import QUIET_S, Call, Observer
@@ -22,15 +23,35 @@ def _gaps(attempts: list[dict[str, Any]]) -> list[float]:
     return [float(b["ts"]) - (float(a["ts"]) + float(a.get("duration_ms") or 0) / 1000.0) for a, b in pairwise(attempts)]
 
 
-def _injected_retry_after(api: str, proxy: str) -> float | None:
-    """The Retry-After (s) the proxy's http_error toxic puts on its answers; None when none does (or unknown)."""
+def _http_errors(api: str, proxy: str) -> list[dict[str, Any]]:
+    """The attributes of the proxy's http_error toxics (empty when none, or unknown)."""
     try:
         with ToxiproxyClient(api, timeout_s=2.0) as client:
             toxics = client.toxics(proxy)
     except SquallError:
-        return None
-    values = [float((t.get("attributes") or {}).get("retry_after") or 0) for t in toxics if t.get("type") == "http_error"]
+        return []
+    return [dict(t.get("attributes") or {}) for t in toxics if t.get("type") == "http_error"]
+
+
+def _injected_retry_after(toxics: list[dict[str, Any]]) -> float | None:
+    """The Retry-After (s) the proxy's http_error toxic puts on its answers; None when none does (or unknown)."""
+    values = [float(t.get("retry_after") or 0) for t in toxics]
     return max((v for v in values if v > 0), default=None)
+
+
+def _spent_before(api: str, proxy: str, toxics: list[dict[str, Any]], first: float) -> str | None:
+    """Why no attempt failed when the fault answers only the first N requests and other traffic took them all."""
+    limits = [int(t.get("first_n") or 0) for t in toxics]
+    if not limits or not all(limits):
+        return None  # no fault, or one that answers a share of every request: not spent
+    events = (fetch_stats(api, proxy, since=first - 60).get("http") or {}).get("events") or []
+    before = sum(1 for e in events if e.get("injected") and float(e["ts"]) < first)
+    if before < sum(limits):
+        return None
+    return (f"the fault was spent before the verifier's requests: http_error answers only the first "
+            f"{sum(limits)} request(s), and the dependency had given {before} injected answer(s) to other "
+            "traffic (e.g. the control's SLI sampler) before its first request: retries not observable "
+            "(inject a fault that answers every request, e.g. a 429 with Retry-After)")
 
 
 def _growth(gaps: list[float]) -> float:
@@ -84,7 +105,9 @@ def retries(
         raise ExperimentInvalid(f"retry_after_s={retry_after_s!r} (expected a positive number of seconds, or leave it out)")
     if isinstance(backoff_min_growth, bool) or not isinstance(backoff_min_growth, (int, float)) or not 1 <= backoff_min_growth <= 100:
         raise ExperimentInvalid(f"backoff_min_growth={backoff_min_growth!r} (expected a ratio from 1 to 100, e.g. 1.5)")
-    injected_ra = _injected_retry_after(config.toxiproxy_url(configuration), proxy)
+    api = config.toxiproxy_url(configuration)
+    toxics = _http_errors(api, proxy)
+    injected_ra = _injected_retry_after(toxics)
     # calls still caused by earlier requests wait out a Retry-After: wait for quiet longer than it
     quiet_s = QUIET_S + (injected_ra or 0.0)
     with Observer("retries", url, configuration, proxy, headers, quiet_s=quiet_s) as obs:
@@ -114,7 +137,8 @@ def retries(
     if not reached:
         unsure.append(f"none of {requests} request(s) reached the dependency: retries not observable")
     elif not failed_first:
-        unsure.append("no attempt failed (is the fault in place?): retries not observable")
+        unsure.append(_spent_before(api, proxy, toxics, min(c.start for c in [*obs.discarded, *calls]))
+                      or "no attempt failed (is the fault in place?): retries not observable")
     if not_retried:
         problems.append(f"request(s) {not_retried} of {requests} got a failed attempt and did not retry (attempts per request: {per_request})")
     if storms:

@@ -10,6 +10,7 @@ verifier's requests' attempts.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 from services import clients
 from services.system import System
 from test_verifier_findings import NO_BREAKER, sampling, verdict
@@ -40,3 +41,15 @@ def test_reset_connections_of_the_samplers_requests_are_not_counted_as_the_verif
         ev = result["evidence"]
         assert max(ev["attempts_per_request"]) <= 4 and ev["connection_attempts"] > 0, ev
         assert ev["sampling_held"] is True  # the connections were attributed by time: the sampler stayed out
+
+
+def test_a_fault_spent_by_other_traffic_before_the_verifier_is_inconclusive_and_says_so(system: System,
+                                                                                         resilient_url: str) -> None:
+    cfg = system.configuration
+    tp.add_http_error("payments", status=503, first_n=2, configuration=cfg)
+    with httpx.Client(trust_env=False) as client:  # another user: its request meets both injected answers
+        client.get(resilient_url, timeout=5.0)
+    result = retries(resilient_url, "payments", requests=2, configuration=cfg)
+    assert verdict(result) == "inconclusive", result
+    assert "the fault was spent before the verifier's requests" in result["summary"], result["summary"]
+    assert result["evidence"]["attempts_per_request"] == [1, 1]  # both answered by payments itself
