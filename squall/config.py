@@ -11,6 +11,8 @@ DEFAULT_TOXIPROXY_URL = "http://127.0.0.1:8474"
 RUN_ID_ENV = "SQUALL_RUN_ID"
 LEDGER_ENV = "SQUALL_LEDGER"
 RUN_ID_HEADER = "X-Chaos-Run-Id"
+#: an SLI target's request timeout when the control's arguments give none (seconds)
+SLI_TIMEOUT_S = 2.0
 
 
 def toxiproxy_url(configuration: Mapping[str, Any] | None = None) -> str:

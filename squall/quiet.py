@@ -11,7 +11,7 @@ control writes into the journal's timeline, so the report shows the gap.
 The control's timeline also registers itself as the **SLI source**, so that a
 verifier can read what the sampler measured for a URL (e.g. whether a fault
 ever hurt the service) without importing the control: this module sits below
-both (``squall.verify`` must not import ``squall.controlling``).
+both (``squall.verify`` must not import ``squall.control``).
 """
 
 import contextlib

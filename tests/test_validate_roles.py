@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from squall.exitcodes import ExitCode
-from squall.validate_roles import role_warnings
+from squall.validation.roles import role_warnings
 
 TOX = "squall.actions.toxiproxy"
 

@@ -1,13 +1,10 @@
 """Check every experiment of a suite before anything runs: nothing is injected if one is invalid.
 
-Uses ``squall.validate.validate_experiment`` when it is installed; otherwise
-(and in any case for reachability) a minimal check of its own: the file
-parses, Chaos Toolkit's own validation passes (which imports every python
-activity's module and checks the function and its arguments), and the
-Toxiproxy API answers if the experiment uses Toxiproxy activities.
+Each experiment gets the same checks as ``squall validate`` (squall.validation),
+offline; then, with the suite's ``vars`` and the runs' environment applied, the
+Toxiproxy API it names must answer and hold every proxy it uses.
 """
 
-import importlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,8 +14,9 @@ from squall import config
 from squall.errors import FileInvalid, ToxiproxyError
 from squall.gameday.suite import Suite, SuiteExperiment
 from squall.loader import Loaded, load
-from squall.validate_proxies import missing_proxies
-from squall.validate_values import url_problem
+from squall.validation import check_experiment as validate_doc
+from squall.validation.proxies import missing_proxies
+from squall.validation.values import url_problem
 
 #: activity modules that talk to the Toxiproxy API
 TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
@@ -57,35 +55,8 @@ def static_problems(path: Path) -> list[str]:
 
 
 def _static(path: Path, loaded: Loaded) -> list[str]:
-    external = _external_validator()
-    if external is not None:
-        # offline: reachability is checked separately, with the suite's `vars` and `env` applied
-        return [str(p) for p in external(loaded.doc, str(path), loaded.lines, offline=True)]
-    if not isinstance(loaded.doc, dict):
-        return [f"{path}: expected an experiment (a mapping with title, description, method), "
-                f"got {type(loaded.doc).__name__}"]
-    return _chaoslib_problems(path, loaded.doc)
-
-
-def _external_validator() -> Any:
-    try:
-        module = importlib.import_module("squall.validate")
-    except ImportError:
-        return None
-    return getattr(module, "check_experiment", None)
-
-
-def _chaoslib_problems(path: Path, data: dict[str, Any]) -> list[str]:
-    from chaoslib.exceptions import ChaosException
-    from chaoslib.experiment import ensure_experiment_is_valid
-
-    try:
-        ensure_experiment_is_valid(data)
-    except ChaosException as exc:
-        return [f"{path}: {exc}"]
-    except Exception as exc:  # noqa: BLE001 - chaoslib lets some import errors through unwrapped
-        return [f"{path}: {type(exc).__name__}: {exc}"]
-    return []
+    # offline: reachability is checked separately, with the suite's `vars` and `env` applied
+    return [str(p) for p in validate_doc(loaded.doc, str(path), loaded.lines, offline=True)]
 
 
 def _activities(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -8,7 +8,6 @@ SIGTERM (its control removes its faults), waits boundedly, then runs
 ``squall.cleanup`` for every run id of the game day.
 """
 
-import importlib.util
 import json
 import logging
 import os
@@ -27,13 +26,14 @@ from typing import Any
 from rich.console import Console
 
 from squall.cleanup import cleanup
-from squall.errors import ExperimentInvalid
+from squall.errors import ExperimentInvalid, FileInvalid
 from squall.exitcodes import ExitCode
 from squall.gameday.decide import decide
 from squall.gameday.model import ExperimentResult, GameDayResult
 from squall.gameday.preflight import check_suite_experiments
 from squall.gameday.suite import Suite, SuiteExperiment, load_suite
 from squall.ledger import Ledger
+from squall.loader import load
 from squall.outcome import Verdict, from_journal, suite_score
 from squall.outcome import score as run_score
 from squall.outcome.reader import read_journal_file
@@ -191,15 +191,16 @@ def _not_run(exp: SuiteExperiment, run_dir: Path, reason: str) -> ExperimentResu
 
 
 def _control_file(run_dir: Path, exp: SuiteExperiment) -> Path | None:
-    """A global-control file adding squall.control, if installed and the experiment does not declare it."""
-    if importlib.util.find_spec("squall.control") is None:
-        return None
+    """A global-control file adding squall.control when the experiment does not declare it among its controls."""
     try:
-        text = exp.path.read_text(encoding="utf-8")
-    except OSError:
-        return None
-    if "squall.control" in text:
-        return None
+        doc = load(exp.path, "an experiment file in YAML or JSON").doc
+    except FileInvalid:
+        return None  # the preflight already refused it; chaos run will say so too
+    controls = doc.get("controls") if isinstance(doc, dict) else None
+    for control in controls if isinstance(controls, list) else []:
+        provider = control.get("provider") if isinstance(control, dict) else None
+        if isinstance(provider, dict) and provider.get("module") == "squall.control":
+            return None
     path = run_dir / "controls.json"
     if not path.exists():
         path.write_text(json.dumps({"squall": {"provider": {"type": "python", "module": "squall.control"}}}))

@@ -15,7 +15,7 @@ import pytest
 from services.system import System
 
 from squall.ledger import Ledger
-from squall.validate import validate_experiment
+from squall.validation import validate_experiment
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 EXAMPLES = sorted((Path(__file__).parents[2] / "experiments" / "examples").glob("*.yaml"))

@@ -6,8 +6,8 @@ import time
 import httpx
 
 from squall import config, quiet
-from squall.controlling.settings import SliTarget
-from squall.controlling.timeline import Timeline
+from squall.control.sampling import Timeline
+from squall.control.settings import SliTarget
 from squall.probes import sli
 from squall.tracecontext import parse_baggage, parse_traceparent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from squall.exitcodes import ExitCode
-from squall.validate import validate_experiment
+from squall.validation import validate_experiment
 
 GOOD = """\
 title: checkout survives a slow payments service
@@ -209,7 +209,7 @@ def test_validate_and_the_actions_refuse_the_same_values(toxiproxy: str) -> None
     from squall.bounds import Bound, bounds_of
     from squall.ledger import Ledger
     from squall.toxiproxy_client import ToxiproxyClient
-    from squall.validate import check_experiment
+    from squall.validation import check_experiment
 
     with ToxiproxyClient(toxiproxy) as client:
         client.create_proxy("payments", "127.0.0.1:0", "127.0.0.1:9")

@@ -19,8 +19,8 @@ from services.system import System
 from squall import quiet
 from squall.actions import toxiproxy as tp
 from squall.background import serve_app
-from squall.controlling.settings import SliTarget
-from squall.controlling.timeline import Timeline
+from squall.control.sampling import Timeline
+from squall.control.settings import SliTarget
 from squall.verify import circuit_breaker, recovery, retries
 
 #: a breaker that never opens in these tests, so that every request reaches the dependency

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from squall.controlling.settings import SliTarget, StopCondition, parse
-from squall.controlling.stopconditions import evaluate
-from squall.controlling.timeline import Timeline
+from squall.control.sampling import Timeline
+from squall.control.settings import SliTarget, StopCondition, parse
+from squall.control.stopconditions import evaluate
 from squall.errors import ExperimentInvalid
 
 
@@ -146,7 +146,7 @@ def test_the_timeline_stops_at_max_samples(upstream) -> None:
 
 
 def test_signal_guard_removes_faults_from_its_own_thread_and_restores_the_handlers() -> None:
-    from squall.controlling.guard import RunInterrupted, SignalGuard
+    from squall.control.guard import RunInterrupted, SignalGuard
 
     seen: list[str] = []
     called = threading.Event()

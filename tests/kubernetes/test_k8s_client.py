@@ -82,7 +82,7 @@ def test_discovery_shows_typed_arguments_and_docstrings() -> None:
 
 
 def test_example_experiments_are_valid() -> None:
-    from squall.validate import validate_experiment
+    from squall.validation import validate_experiment
 
     examples = sorted((Path(__file__).parents[2] / "experiments" / "kubernetes").glob("*.yaml"))
     assert len(examples) == 2

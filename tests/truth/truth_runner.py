@@ -2,7 +2,7 @@
 
 For each run: the inventory backend and the catalogue frontend start on
 ephemeral ports, the backend behind squall's embedded proxy; the control's
-real SLI sampler (``squall.controlling.timeline.Timeline``) samples the
+real SLI sampler (``squall.control.sampling.Timeline``) samples the
 frontend every 0.5 s for the whole run; the fault is injected with
 ``squall.actions.toxiproxy`` and the verifier is called as a user's experiment
 would call it. Then everything is healed and the proxy must hold no toxic.
@@ -26,8 +26,8 @@ import squall.verify
 from squall import config
 from squall.actions import toxiproxy as actions
 from squall.background import serve_app
-from squall.controlling.settings import SliTarget
-from squall.controlling.timeline import Timeline
+from squall.control.sampling import Timeline
+from squall.control.settings import SliTarget
 from squall.proxy import run_in_thread
 from squall.toxiproxy_client import ToxiproxyClient
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from squall.controlling.settings import DEFAULT_TIMEOUT_S
+from squall.config import SLI_TIMEOUT_S as DEFAULT_TIMEOUT_S
 from squall.reporting import formatting as fmt
 from squall.reporting.model.reading import as_dict, as_list, num
 from squall.reporting.records import Objective

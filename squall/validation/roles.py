@@ -62,7 +62,7 @@ def role_warnings(doc: Any) -> list[str]:
 
 def role_warnings_of(path: Path | str) -> list[str]:
     """The role warnings of an experiment file; none for a file that does not load or is not an experiment."""
-    from squall.validate import load_document
+    from squall.validation.experiment import load_document  # roles.py is imported by experiment.py's package
 
     try:
         doc, _ = load_document(Path(path))

@@ -6,29 +6,19 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from squall import __version__, config, quiet
-from squall.controlling import journal as jr
-from squall.controlling import verdict as vd
-from squall.controlling.faults import FaultRemover
-from squall.controlling.guard import SignalGuard
-from squall.controlling.settings import ControlSettings
-from squall.controlling.stopconditions import evaluate
-from squall.controlling.timeline import Timeline
+from squall import config
+from squall.control import checks as vd
+from squall.control import journal as jr
+from squall.control.faults import FaultRemover
+from squall.control.finish import finish_run
+from squall.control.guard import SignalGuard
+from squall.control.sampling import Timeline
+from squall.control.settings import ControlSettings
+from squall.control.stopconditions import evaluate
 from squall.errors import SquallError
 from squall.ledger import Ledger
-from squall.outcome import Findings, decide, score
-from squall.outcome.reader import checks_of
 
 logger = logging.getLogger("chaostoolkit.squall")
-
-
-def _chaoslib_version() -> str:
-    try:
-        from chaoslib import __version__ as version
-
-        return str(version)
-    except ImportError:
-        return "unknown"
 
 
 class ControlledRun:
@@ -196,97 +186,10 @@ class ControlledRun:
 
     # -- the end -------------------------------------------------------------------
     def finish(self, journal: dict[str, Any]) -> None:
-        """Stop sampling, remove what is left, decide the verdict and write it into the journal."""
+        """Stop sampling, remove what is left, decide the verdict and write it into the journal (see ``finish``)."""
         if self.finished:  # declared both globally and in the experiment: one verdict
             return
-        self.guard.raise_allowed = False
-        self.timeline.stop()
-        self.remove_faults()
-        self.faults.sweep(interrupted=bool(self.guard.received or self.abort_reason))
-        self.finished = True
-        self.ended = time.time()
-        for phase in self.phases:
-            if phase["end"] is None:
-                phase["end"] = self.ended
-        entries = self.ledger.entries(self.run_id)
-        observed = vd.faults_observed(entries, self.watch if self.settings.check_traffic else None)
-        inconclusive = list(self.inconclusive)
-        if self.invalid:
-            inconclusive.insert(0, f"invalid squall control arguments: {self.invalid}")
-        for fault in observed:
-            if not fault["injected"]:
-                inconclusive.append(f'fault "{fault["fault"]}" was never applied')
-            elif fault["observed_traffic"] == 0:
-                inconclusive.append(f'fault "{fault["fault"]}" met no traffic on the proxy while it was active')
-        for item in self.faults.log:
-            if not item["removed"]:
-                inconclusive.append(f'fault "{item["description"]}" could not be removed: {item["message"]}')
-        status = journal.get("status")
-        if self.abort_reason is None and not self.invalid:
-            if self.guard.received:
-                inconclusive.insert(0, f"interrupted by {self.guard.received} before the experiment finished")
-            elif status == "interrupted":
-                inconclusive.insert(0, "the experiment was interrupted before it finished")
-            elif status == "aborted":
-                inconclusive.insert(0, "the method ran into an unexpected error and was aborted")
-        failed = list(self.failed)
-        for name, runs in self.during.items():
-            bad = [r for r in runs if not r["ok"]]
-            check = dict(runs[-1])
-            check.update(
-                ok=not bad,
-                summary=f"{name}: {len(bad)} of {len(runs)} checks during the method outside tolerance",
-                start=runs[0]["start"],
-                evidence={"iterations": len(runs), "failed": len(bad)},
-            )
-            self.checks.append(check)
-            if bad:
-                failed.append(f"the steady state failed during the method ({check['summary']})")
-        aborted = [self.abort_reason] if self.abort_reason else []
-        verdict, reason = decide(Findings(aborted, inconclusive, failed))
-        jr.mark_journal(journal, verdict)
-        extension = {
-            "name": "squall",
-            "squall_version": __version__,
-            "chaostoolkit_lib_version": _chaoslib_version(),
-            "run_id": self.run_id,
-            "verdict": verdict,
-            "reason": reason,
-            "started": self.started,
-            "ended": self.ended,
-            "phases": self.phases,
-            "timeline": {
-                "interval_s": self.timeline.interval_s,
-                "targets": [{"name": t.name, "url": t.url, "interval_s": t.interval_s} for t in self.settings.sli],
-                "samples": self.timeline.snapshot(),
-                "skipped_ticks": self.timeline.skipped_ticks,
-                "truncated": self.timeline.truncated,
-                # verifiers that attribute by time held the sampling: [start, end, reason]
-                "held_ticks": self.timeline.held_ticks,
-                "pauses": [p for p in quiet.pauses(self.started) if float(p[0]) <= self.ended],
-            },
-            "fault_windows": vd.fault_windows(entries),
-            "stop_conditions": [c.describe() for c in self.settings.stop_conditions],
-            "stop_events": self.stop_events,
-            "checks": self.checks,
-            "faults_observed": observed,
-            "cleanup": self.faults.log,
-            "secrets_masked": sorted(self.mask.names),
-            "configuration": self.configuration,
-            "fragile": config.fragile(),  # `squall demo --fragile`: reports and history keep it out of baselines
-        }
-        extension = self.mask.apply(extension)
-        jr.set_extension(journal, extension)
-        # The resilience score of this one run: the formula every consumer uses (squall.outcome.score).
-        extension["score"] = score(verdict, checks_of(extension))
-        if self.mask:
-            for key in list(journal):
-                if key != "extensions":
-                    journal[key] = self.mask.apply(journal[key])
-        log = logger.info if verdict == "passed" else logger.error
-        log("squall verdict: %s: %s", verdict, reason)
-        if self.settings.report:
-            jr.render_report(journal, jr.report_dir(self.settings.report_dir, self.title, self.started))
+        finish_run(self, journal)
 
     def close(self) -> None:
         """Last resort (cleanup_control): stop sampling, restore signals, remove anything left."""

@@ -89,7 +89,7 @@ def toxiproxy_problems(doc: Any, configuration: Mapping[str, Any]) -> list[tuple
     """Ask the experiment's Toxiproxy: does it answer, and does it have every proxy the experiment names?"""
     from squall.errors import SquallError
     from squall.toxiproxy_client import ToxiproxyClient
-    from squall.validate_values import url_problem
+    from squall.validation.values import url_problem
 
     url = config.toxiproxy_url(configuration)
     bad = url_problem(url, "the Toxiproxy URL (from $TOXIPROXY_URL)")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from squall import quiet
-from squall.controlling.settings import SliTarget
+from squall.control.settings import SliTarget
 from squall.probes.sli import make_client, probe_once
 
 logger = logging.getLogger("chaostoolkit.squall")

@@ -117,7 +117,7 @@ def load(path: Path | str, what: str = "a YAML or JSON file") -> Loaded:
     text = read_text(path, what)
     if str(path).lower().endswith(".json"):
         return Loaded(parse_json(text, str(path)))
-    from squall.loader_yaml import parse_yaml
+    from squall.loader.yaml_events import parse_yaml
 
     return parse_yaml(text, str(path))
 

@@ -16,7 +16,7 @@ line). The reader never raises for content: a line it cannot use (not UTF-8,
 not JSON, not an object, a required field missing or of the wrong type) is
 skipped and listed in ``Ledger.skipped`` with its line number and why;
 unknown fields (a newer squall's) are kept in ``Entry.extra``. The records and
-their reader live in ``squall.ledger_format``.
+their reader live in ``squall.ledger.records``.
 """
 
 import fcntl
@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from squall import config
 from squall.errors import LedgerError
-from squall.ledger_format import Entry, SkippedLine, decode_line, parse
+from squall.ledger.records import Entry, SkippedLine, decode_line, parse
 
 __all__ = ["Entry", "Ledger", "SkippedLine"]
 

@@ -2,8 +2,8 @@
 
 from collections.abc import Callable
 
-from squall.controlling.settings import StopCondition
-from squall.controlling.timeline import Row
+from squall.control.sampling import Row
+from squall.control.settings import StopCondition
 
 
 def evaluate(

@@ -38,6 +38,18 @@ What it closes in Chaos Toolkit (chaostoolkit-lib 1.44):
 
 Chaos Toolkit swallows exceptions raised by controls, so bad arguments are
 reported by interrupting the run before anything is injected.
+
+The package's layout is the run's lifecycle; each concept has its module:
+
+- ``settings``        the control's arguments, validated into frozen dataclasses
+- ``sampling``        the background SLI sampler (bounded, one request in flight per target; verifiers may hold it)
+- ``stopconditions``  success-rate floors and error-budget burn rates over the samples
+- ``guard``           SIGINT/SIGTERM handling that removes the run's faults within a second
+- ``faults``          removing the run's faults through the ledger, and the sweep for interrupted actions
+- ``checks``          steady-state and verifier checks, fault windows, the traffic each fault met
+- ``run``             one controlled run: what it observes while the experiment runs
+- ``finish``          the end: stop, clean up, decide (``squall.outcome``), write the run record, mask, render
+- ``journal``         secret masking, marking the journal, rendering the report
 """
 
 import functools
@@ -48,9 +60,9 @@ from typing import Any, TypeVar
 from chaoslib import substitute
 from chaoslib.exceptions import InterruptExecution
 
-from squall.controlling.journal import set_extension
-from squall.controlling.run import ControlledRun
-from squall.controlling.settings import parse
+from squall.control.journal import set_extension
+from squall.control.run import ControlledRun
+from squall.control.settings import parse
 from squall.errors import ExperimentInvalid
 
 __all__ = [

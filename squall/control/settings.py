@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from squall import config
 from squall.errors import ExperimentInvalid
 
 StopKind = Literal["success_rate_below", "burn_rate_above"]
@@ -12,7 +13,7 @@ STOP_KINDS: tuple[str, ...] = get_args(StopKind)
 #: hard cap on timeline samples kept per run, whatever the arguments say
 MAX_SAMPLES_CAP = 200_000
 MIN_INTERVAL_S = 0.05
-DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_TIMEOUT_S = config.SLI_TIMEOUT_S
 
 _SLI_KEYS = {"name", "url", "method", "interval_s", "timeout_s", "expect_status", "headers"}
 _STOP_KEYS = {"name", "kind", "threshold", "for_s", "slo", "window_s", "target", "min_samples"}
