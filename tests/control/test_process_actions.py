@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +97,16 @@ def test_guardrails_name_the_bad_value(sleeper, tmp_path: Path) -> None:
     assert Ledger(os.environ["SQUALL_LEDGER"]).entries() == []
 
 
+def _accept_queue(host_port: str) -> int:
+    """Connections waiting in the accept queue of the process listening on `host_port` (IPv4, from /proc/net/tcp)."""
+    port = int(host_port.rsplit(":", 1)[1])
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # LISTEN: rx_queue is the accept queue
+            return int(fields[4].split(":")[1], 16)
+    return 0
+
+
 def test_sigterm_during_a_chaos_run_resumes_the_stopped_process(upstream: Upstream, start_chaos) -> None:
     exp = experiment(
         method=[action("freeze upstream", "squall.actions.process", "stop_process", pid_file=str(upstream.pid_file)), wait_action(30)],
@@ -105,7 +114,10 @@ def test_sigterm_during_a_chaos_run_resumes_the_stopped_process(upstream: Upstre
     )
     run: ChaosRun = start_chaos(exp)
     wait_for(lambda: upstream.state() == "T" and "Action: hold" in run.output, timeout=30)
-    time.sleep(0.5)  # let the SLI meet the frozen upstream
+    # let the SLI meet the frozen upstream: it sends one request at a time, each on a new connection the frozen
+    # server never accepts, and records a request's timeout before it sends the next. So two connections waiting
+    # mean a failed sample was recorded (a fixed sleep could SIGTERM before the first timeout: SIGCONT then answers it)
+    wait_for(lambda: _accept_queue(upstream.host_port) >= 2, timeout=30, step=0.02)
     run.proc.send_signal(signal.SIGTERM)
     wait_for(lambda: upstream.state() != "T", timeout=10, step=0.02)
     assert run.wait(30) != 0
