@@ -29,6 +29,11 @@ def _json_at(body: Any, path: str) -> Any:
     return node
 
 
+def _has_value(got: str, expected: str) -> bool:
+    """The header is `expected`, or lists it among comma-separated values (one answer, several fallbacks)."""
+    return got == expected or expected in (v.strip() for v in got.split(","))
+
+
 def _marker(response: httpx.Response | None, header: str | None, header_value: str | None,
             json_path: str | None, json_value: Any, status: int | None) -> str | None:
     """None when the response carries the marker, else what was missing."""
@@ -40,7 +45,7 @@ def _marker(response: httpx.Response | None, header: str | None, header_value: s
         got = response.headers.get(header)
         if got is None:
             return f"no {header} header"
-        if header_value is not None and got != header_value:
+        if header_value is not None and not _has_value(got, header_value):
             return f'{header}: "{got}" (expected "{header_value}")'
     if json_path is not None:
         try:
@@ -70,7 +75,9 @@ def fallback(
 ) -> dict:
     """Check that while the dependency is down `url` still answers successfully with its fallback marker.
 
-    The marker is a response `header` (optionally equal to `header_value`), a
+    The marker is a response `header` (optionally equal to `header_value`, or
+    listing it among comma-separated values: ``X-Fallback: inventory-cache,
+    payments-queued`` carries the marker ``payments-queued``), a
     JSON `json_path` such as "$.fallback" (optionally equal to `json_value`),
     and/or an exact `status`. At least `min_rate` of `requests` answers must be
     successful (2xx/3xx, or `status`) and carry the marker.
