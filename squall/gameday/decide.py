@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from squall.exitcodes import ExitCode
 from squall.gameday.model import ExperimentResult, SuiteVerdict
 from squall.gameday.suite import Suite
+from squall.outcome import shown
 
 
 def decide(
@@ -42,14 +43,14 @@ def decide(
         if r.verdict == "failed" and r.name in required
     ]
     if threshold is not None and (score is None or score < threshold):
-        shown = "n/a" if score is None else f"{score:.1f}"
-        reasons.append(f"resilience score {shown} is below the minimum {threshold:g}")
+        text = shown(score)
+        reasons.append(f"resilience score {text} is below the minimum {threshold:g}")
     if reasons:
         return ExitCode.FAILED, "failed", reasons
     failed = [r.name for r in results if r.verdict == "failed"]
     note = f" ({', '.join(failed)} failed but is not required)" if failed else ""
-    shown = "" if score is None else f", score {score:.1f}"
-    return ExitCode.PASSED, "passed", [f"gate passed{shown}{note}"]
+    scored = "" if score is None else f", score {shown(score)}"
+    return ExitCode.PASSED, "passed", [f"gate passed{scored}{note}"]
 
 
 def required_names(experiments: Sequence[tuple[str, bool]], min_score: float | None) -> set[str]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from rich.table import Table
 
 from squall.gameday.history import HISTORY_FILE, History, Row
+from squall.outcome import shown
 from squall.reporting.formatting import duration
 
 _STYLE = {"passed": "green", "failed": "red", "aborted": "magenta", "inconclusive": "yellow", "invalid": "dim",
@@ -58,7 +59,7 @@ def history_table(
         cells = [when, r.suite] + ([r.experiment or ""] if experiments else [])
         cells += [
             f"[{_STYLE.get(r.verdict, 'white')}]{r.verdict}[/]" + (" [yellow](fragile)[/]" if r.fragile else ""),
-            "n/a" if r.score is None else f"{r.score:.1f}",
+            shown(r.score),
             duration(r.duration_s),
             r.report_path or "",
         ]

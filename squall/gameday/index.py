@@ -10,10 +10,11 @@ from squall.gameday.decide import required_names
 from squall.gameday.history import History
 from squall.gameday.index_template import INDEX_HTML
 from squall.gameday.model import GameDayResult
-from squall.outcome import points_lost
+from squall.outcome import points_lost, shown
 from squall.reporting.formatting import duration
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_ENV.globals["score_shown"] = shown  # one way to print a score on every page
 _TEMPLATE = _ENV.from_string(INDEX_HTML)
 _LINK_NAMES = {"html": "report", "junit": "junit", "markdown": "summary"}
 

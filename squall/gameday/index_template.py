@@ -24,7 +24,7 @@ svg text{font-size:10px;fill:#667}
 <p class="muted">squall game day · suite <strong>{{ r.suite }}</strong> · {{ started }} UTC · {{ duration(r.duration_s) }}</p>
 <h1><span class="verdict {{ r.verdict }}">{{ r.verdict }}</span>{% if r.fragile %} <span class="verdict fragile" id="fragile">fragile</span>{% endif %} exit code {{ r.exit_code|int }}</h1>
 {% if r.fragile %}<p class="note">A <strong>fragile</strong> run: <code>squall demo --fragile</code> switched checkout's timeouts, retries, circuit breakers and fallbacks off, so this is what the faults do without them. It is left out of the trend and is never the baseline of "what changed" (<code>squall history --fragile</code> lists it).</p>{% endif %}
-<div class="score" id="score">{% if r.score is none %}n/a{% else %}{{ "%.1f"|format(r.score) }}{% endif %}<span class="muted" style="font-size:1rem"> / 100 resilience score{% if r.min_score is not none %} (minimum {{ "%g"|format(r.min_score) }}){% endif %}</span></div>
+<div class="score" id="score">{{ score_shown(r.score) }}<span class="muted" style="font-size:1rem"> / 100 resilience score{% if r.min_score is not none %} (minimum {{ "%g"|format(r.min_score) }}){% endif %}</span></div>
 <ul id="reasons">{% for reason in r.reasons %}<li>{{ reason }}</li>{% endfor %}</ul>
 {% if r.problems %}<h2>Problems — nothing was run or injected</h2><ul>{% for p in r.problems %}<li>{{ p }}</li>{% endfor %}</ul>{% endif %}
 
@@ -35,7 +35,7 @@ svg text{font-size:10px;fill:#667}
 {% for e in r.experiments %}
 <tr data-experiment="{{ e.name }}"><td><strong>{{ e.name }}</strong>{% if e.title %}<br><span class="muted">{{ e.title }}</span>{% endif %}</td>
 <td><span class="tag {{ e.verdict }}">{{ e.verdict }}</span></td>
-<td class="num">{% if e.score is none %}n/a{% else %}{{ "%.0f"|format(e.score) }}{% endif %}</td>
+<td class="num">{{ score_shown(e.score) }}</td>
 <td class="num">{{ "%g"|format(e.weight) }}</td><td class="required">{{ "yes" if e.name in required else "no" }}</td>
 <td class="num">{{ duration(e.duration_s) }}</td><td>{{ e.reason }}</td>
 <td>{% for kind, href in links[e.name] %}<a href="{{ href }}">{{ kind }}</a> {% endfor %}</td></tr>
@@ -67,7 +67,7 @@ svg text{font-size:10px;fill:#667}
 <line x1="40" y1="10" x2="40" y2="110" stroke="#ccd"/><line x1="40" y1="110" x2="{{ 40 + 30 * (trend|length - 1) }}" y2="110" stroke="#ccd"/>
 <text x="5" y="14">100</text><text x="15" y="113">0</text>
 <polyline fill="none" stroke="#2b6cb0" stroke-width="2" points="{% for s in trend %}{{ 40 + 30 * loop.index0 }},{{ 110 - (s.score or 0) }} {% endfor %}"/>
-{% for s in trend %}<circle cx="{{ 40 + 30 * loop.index0 }}" cy="{{ 110 - (s.score or 0) }}" r="3" class="{{ s.verdict }}" fill="#2b6cb0"><title>{{ s.stamp }}: {{ s.verdict }}, score {% if s.score is none %}n/a{% else %}{{ "%.1f"|format(s.score) }}{% endif %}</title></circle>{% endfor %}
+{% for s in trend %}<circle cx="{{ 40 + 30 * loop.index0 }}" cy="{{ 110 - (s.score or 0) }}" r="3" class="{{ s.verdict }}" fill="#2b6cb0"><title>{{ s.stamp }}: {{ s.verdict }}, score {{ score_shown(s.score) }}</title></circle>{% endfor %}
 </svg>
 {% endif %}
 
@@ -75,7 +75,7 @@ svg text{font-size:10px;fill:#667}
 <h2>Recent game days</h2>
 <table id="history"><tr><th>when (stamp)</th><th>verdict</th><th>score</th><th>time</th></tr>
 {% for row in recent %}<tr><td>{{ row.stamp }}</td><td><span class="tag {{ row.verdict }}">{{ row.verdict }}</span>{% if row.fragile %} <span class="tag fragile">fragile</span>{% endif %}</td>
-<td class="num">{% if row.score is none %}n/a{% else %}{{ "%.1f"|format(row.score) }}{% endif %}</td><td class="num">{{ duration(row.duration_s) }}</td></tr>{% endfor %}
+<td class="num">{{ score_shown(row.score) }}</td><td class="num">{{ duration(row.duration_s) }}</td></tr>{% endfor %}
 </table>
 {% endif %}
 <p class="muted">Score: passed 100; failed 50 × (checks held / checks); aborted 0; inconclusive not scored. Suite score = Σ(weight × score) / Σ weight.</p>

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from squall.gameday.decide import required_names
 from squall.gameday.model import GameDayResult
-from squall.outcome import points_lost
+from squall.outcome import points_lost, shown
 from squall.reporting.formatting import duration
 
 _MARK = {"passed": "✅", "failed": "❌", "aborted": "🛑", "inconclusive": "❔", "invalid": "⚠️", "interrupted": "⏹️"}
@@ -16,7 +16,7 @@ def _md(text: str) -> str:
 
 
 def _score(score: float | None) -> str:
-    return "n/a" if score is None else f"{score:.1f}"
+    return shown(score)
 
 
 def _shown(path: Path) -> str:

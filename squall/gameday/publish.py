@@ -15,6 +15,7 @@ from squall.gameday.model import GameDayResult
 from squall.gameday.notify import send
 from squall.gameday.output import write_outputs
 from squall.gameday.suite import Suite
+from squall.outcome import shown
 
 _STAMP = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
 
@@ -35,8 +36,7 @@ def finish(result: GameDayResult, suite: Suite, base: Path, say: Callable[..., A
     write_outputs(result)
     write_index(result, history, base)
     append_step_summary(result.summary_md)
-    score = "n/a" if result.score is None else f"{result.score:.1f}"
-    say(f"[bold]{result.verdict}[/] (exit {int(result.exit_code)}), score {score}: {result.index_path}", highlight=False)
+    say(f"[bold]{result.verdict}[/] (exit {int(result.exit_code)}), score {shown(result.score)}: {result.index_path}", highlight=False)
     for reason in result.reasons:
         say(f"  {reason}", highlight=False)
     if suite.webhook:

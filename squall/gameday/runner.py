@@ -34,7 +34,7 @@ from squall.gameday.preflight import check_suite_experiments
 from squall.gameday.suite import Suite, SuiteExperiment, load_suite
 from squall.ledger import Ledger
 from squall.loader import load
-from squall.outcome import Verdict, from_journal, suite_score
+from squall.outcome import Verdict, from_journal, shown, suite_score
 from squall.outcome import score as run_score
 from squall.outcome.reader import read_journal_file
 from squall.reporting.formatting import duration as duration_text
@@ -148,7 +148,7 @@ def run_suite(
                 res = _run_one(exp, run_dir, env, stopper)
             results.append(res)
             left_behind += _remove_leftovers(res, say)
-            score = "n/a" if res.score is None else f"{res.score:.0f}"
+            score = shown(res.score)
             say(f"  {_ICON[res.verdict]} {exp.name} in {duration_text(res.duration_s)}, score {score} — {res.reason}",
                 highlight=False)
     finally:

@@ -9,7 +9,7 @@ and history read journals only through ``from_journal()`` and score only with
 from squall.outcome.decide import Findings, decide
 from squall.outcome.reader import NotAJournal, from_journal, is_journal, require_journal, squall_extension
 from squall.outcome.record import PRECEDENCE, Check, RunRecord, Verdict
-from squall.outcome.score import PointsLost, points_lost, score, suite_score
+from squall.outcome.score import PointsLost, points_lost, score, shown, suite_score
 
 __all__ = [
     "PRECEDENCE",
@@ -25,6 +25,7 @@ __all__ = [
     "points_lost",
     "require_journal",
     "score",
+    "shown",
     "squall_extension",
     "suite_score",
 ]

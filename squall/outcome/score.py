@@ -78,3 +78,11 @@ def points_lost(
         return [PointsLost(name, f"verdict {verdict}", lost)]
     share = lost / len(failed)
     return [PointsLost(name, f"{c.name} ({c.kind})", share) for c in failed]
+
+
+def shown(value: float | None) -> str:
+    """A score as every page and summary prints it: ``100``, ``37.5``, ``68.8``, or ``n/a`` when not scored."""
+    if value is None:
+        return "n/a"
+    text = f"{round(float(value), 1):.1f}"
+    return text.removesuffix(".0")

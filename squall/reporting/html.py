@@ -7,6 +7,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from squall import __version__
+from squall.outcome import shown
 from squall.reporting import formatting as fmt
 from squall.reporting import svg
 from squall.reporting.records import Activity, Report
@@ -27,6 +28,7 @@ _env.filters.update(
     date_time=fmt.date_time,
     percent=fmt.percent,
     number=fmt.number,
+    score=shown,  # one way to print a score on every page (squall.outcome.shown)
     sparkline=svg.sparkline,
     swatch=svg.legend_swatch,
 )

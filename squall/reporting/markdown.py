@@ -2,6 +2,7 @@
 
 import re
 
+from squall.outcome import shown
 from squall.reporting import formatting as fmt
 from squall.reporting.records import CheckKind, Report, Verdict
 
@@ -37,7 +38,7 @@ def render_markdown(report: Report, html_name: str = "report.html") -> str:
     facts = [f"took {fmt.duration(report.duration_s)}" if report.duration_s is not None
              else "duration unknown (no end recorded)"]
     if report.score is not None:
-        facts.insert(0, f"resilience score **{fmt.number(report.score)}**/100")
+        facts.insert(0, f"resilience score **{shown(report.score)}**/100")
     if report.fault_windows:
         facts.append(f"{len(report.fault_windows)} fault(s) injected")
     if report.stop_events:

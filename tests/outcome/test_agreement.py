@@ -118,3 +118,9 @@ def test_the_case_that_used_to_split_them_is_inconclusive_everywhere(tmp_path: P
 @given(recipe=Recipe)
 def test_consumers_agree_on_hostile_journals(recipe: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     _agree(apply(recipe), tmp_path_factory.mktemp("agree"))
+
+
+def test_a_score_prints_one_way_on_every_page() -> None:
+    from squall.outcome import shown
+
+    assert [shown(v) for v in (None, 100.0, 37.5, 68.75, 0.0, 62.04)] == ["n/a", "100", "37.5", "68.8", "0", "62"]

@@ -14,8 +14,10 @@ import report_journals as J
 from squall.exitcodes import ExitCode
 from squall.gameday.history import History
 from squall.gameday.index import render_index
-from squall.gameday.model import ExperimentResult, GameDayResult
-from squall.outcome import Check, Verdict, score, suite_score
+from squall.gameday.model import GameDayResult
+from squall.gameday.runner import experiment_result
+from squall.gameday.suite import SuiteExperiment
+from squall.outcome import suite_score
 from squall.reporting import render
 
 CHROMIUM = shutil.which("chromium")
@@ -69,16 +71,13 @@ def _index(tmp_path: Path) -> Path:
     """A game-day index linking a passed and a failed experiment's real reports."""
     run_dir = tmp_path / "run"
     exps = []
-    for name, journal, verdict in (("payments-latency", J.passed_run(), Verdict.PASSED),
-                                   ("payments-retries", J.failed_verifier_run(), Verdict.FAILED)):
+    for name, journal in (("payments-latency", J.passed_run()), ("payments-retries", J.failed_verifier_run())):
         paths = render(journal, run_dir / name)
-        checks = (Check("checkout-slo", "steady-state-before", True, "held"),
-                  Check("retries-work", "verifier", verdict == "passed", "retries"))
-        exps.append(ExperimentResult(
-            name=name, path=tmp_path / f"{name}.yaml", verdict=verdict, reason=journal["extensions"][0]["reason"],
-            score=score(verdict, checks), weight=1.0, required=False, checks=checks, report_paths=paths,
-            journal_path=None, duration_s=42.0, run_id="ab12cd34ef56", returncode=0, report_dir=run_dir / name,
-            title=journal["experiment"]["title"]))
+        # the game day's own step from journal to result, so the index and the reports show one score
+        exps.append(experiment_result(
+            SuiteExperiment(path=tmp_path / f"{name}.yaml", name=name), journal, returncode=0, timed_out=False,
+            duration_s=42.0, run_id="ab12cd34ef56", out_dir=run_dir / name, journal_path=run_dir / name / "journal.json",
+            reports=paths))
     result = GameDayResult(
         suite="payments-weekly", stamp="20251128T032000Z", run_dir=run_dir, started=J.T0, duration_s=90.0,
         exit_code=ExitCode.FAILED, verdict="failed", score=suite_score([(1.0, e.score) for e in exps]),
