@@ -38,6 +38,9 @@ __all__ = ["MAX_BYTES_ENV", "MAX_DEPTH", "MAX_NODES", "Loaded", "load", "load_js
 
 MAX_BYTES_ENV = "SQUALL_MAX_FILE_BYTES"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+#: journals are written by chaos run, and a long run's timeline is large: their own, larger limit
+JOURNAL_BYTES_ENV = "SQUALL_MAX_JOURNAL_BYTES"
+DEFAULT_JOURNAL_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 100
 MAX_NODES = 100_000
 #: line numbers are kept for key paths up to this long (validate points at activities and their arguments)
@@ -56,21 +59,22 @@ class Loaded:
     lines: dict[KeyPath, int] = field(default_factory=dict)
 
 
-def max_bytes() -> int:
-    """The size limit for a file squall reads: $SQUALL_MAX_FILE_BYTES, default 10 MiB."""
-    raw = os.environ.get(MAX_BYTES_ENV, "")
+def max_bytes(env: str = MAX_BYTES_ENV, default: int = DEFAULT_MAX_BYTES) -> int:
+    """The size limit for a file squall reads: $SQUALL_MAX_FILE_BYTES (default 10 MiB), or a journal's."""
+    raw = os.environ.get(env, "")
     try:
-        value = int(raw) if raw else DEFAULT_MAX_BYTES
+        value = int(raw) if raw else default
     except ValueError:
         value = -1
     if value < 1:
-        raise FileInvalid(f"${MAX_BYTES_ENV}", f"{raw!r} is not a size (expected a positive number of bytes)")
+        raise FileInvalid(f"${env}", f"{raw!r} is not a size (expected a positive number of bytes)")
     return value
 
 
-def read_bytes(path: Path | str, what: str = "file") -> bytes:
-    """The bytes of a regular file of at most ``max_bytes()``; FileInvalid for anything else."""
-    name, limit = str(path), max_bytes()
+def read_bytes(path: Path | str, what: str = "file", limit_env: str = MAX_BYTES_ENV,
+               default_limit: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a regular file within its size limit; FileInvalid for anything else."""
+    name, limit = str(path), max_bytes(limit_env, default_limit)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -83,7 +87,7 @@ def read_bytes(path: Path | str, what: str = "file") -> bytes:
             if test(info.st_mode):
                 raise FileInvalid(name, f"is {kind}, not a regular file (expected {what})")
         if info.st_size > limit:
-            raise FileInvalid(name, f"is {info.st_size:,} bytes (expected at most {limit:,}; raise ${MAX_BYTES_ENV} to allow more)")
+            raise FileInvalid(name, f"is {info.st_size:,} bytes (expected at most {limit:,}; raise ${limit_env} to allow more)")
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - total))
@@ -100,9 +104,10 @@ def read_bytes(path: Path | str, what: str = "file") -> bytes:
     return b"".join(chunks)
 
 
-def read_text(path: Path | str, what: str = "file") -> str:
+def read_text(path: Path | str, what: str = "file", limit_env: str = MAX_BYTES_ENV,
+              default_limit: int = DEFAULT_MAX_BYTES) -> str:
     """The text of a regular UTF-8 file within the size limit (a leading BOM is dropped)."""
-    data = read_bytes(path, what)
+    data = read_bytes(path, what, limit_env, default_limit)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -123,8 +128,20 @@ def load(path: Path | str, what: str = "a YAML or JSON file") -> Loaded:
 
 
 def load_json(path: Path | str, what: str = "a JSON file") -> Any:
-    """Read and parse a JSON file (e.g. a journal for `squall report`) within every limit."""
+    """Read and parse a strict JSON file within every limit."""
     return parse_json(read_text(path, what), str(path))
+
+
+def load_journal(path: Path | str, what: str = "a Chaos Toolkit journal") -> Any:
+    """Read a journal: a file squall or Chaos Toolkit wrote, so its own limit and NaN/Infinity allowed.
+
+    Chaos Toolkit writes journals with Python's json, which puts NaN and
+    Infinity where a probe returned them, and a long run's timeline can pass
+    10 MiB; refusing either would refuse real runs. Depth, UTF-8, duplicate keys
+    and regular-file checks stay as for every file.
+    """
+    text = read_text(path, what, JOURNAL_BYTES_ENV, DEFAULT_JOURNAL_BYTES)
+    return parse_json(text, str(path), allow_constants=True)
 
 
 # -- JSON ------------------------------------------------------------------------
@@ -138,8 +155,8 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def parse_json(text: str, name: str) -> Any:
-    """Strict JSON with the nesting limit checked before the parser recurses."""
+def parse_json(text: str, name: str, allow_constants: bool = False) -> Any:
+    """Strict JSON (NaN/Infinity only with ``allow_constants``), the nesting limit checked before the parser recurses."""
     # fast path, all in C: drop strings, keep brackets, take the running maximum
     brackets = _NOT_BRACKETS.sub("", _JSON_STRINGS.sub("", text))
     if max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH:
@@ -157,6 +174,8 @@ def parse_json(text: str, name: str) -> Any:
         return out
 
     try:
+        if allow_constants:
+            return json.loads(text, object_pairs_hook=pairs)
         return json.loads(text, parse_constant=constant, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         raise FileInvalid(name, f"not valid JSON: {exc.msg} at column {exc.colno} (expected strict JSON)",

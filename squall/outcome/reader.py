@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from squall.errors import ExperimentInvalid
+from squall.errors import ExperimentInvalid, SquallError
 from squall.outcome.decide import Findings, decide
 from squall.outcome.record import CHECK_KINDS, Check, RunRecord, Verdict
 from squall.outcome.score import score
@@ -283,8 +283,10 @@ def from_journal(journal: Any, *, returncode: int | None = None) -> RunRecord:
 
 def read_journal_file(path: Path) -> dict[str, Any] | None:
     """The journal a run wrote at ``path``, or None when it is missing or not a JSON object."""
+    from squall.loader import load_journal  # regular file, size, depth and UTF-8 limits; NaN allowed
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = load_journal(path)
+    except SquallError:
         return None
     return data if isinstance(data, dict) else None

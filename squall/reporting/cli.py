@@ -33,11 +33,11 @@ def _not_a_journal_hint(data: Any) -> str:
 
 def load_journal(path: Path) -> dict[str, Any]:
     """Read a journal file safely (size, depth, UTF-8: squall.loader); exit 4 naming the problem when it is none."""
-    from squall.loader import load_json
+    from squall.loader import load_journal
     from squall.outcome.reader import NotAJournal, require_journal
 
     try:
-        data = load_json(path, "a Chaos Toolkit journal, e.g. journal.json")
+        data = load_journal(path, "a Chaos Toolkit journal, e.g. journal.json")
     except FileInvalid as exc:
         where = f", line {exc.line}" if exc.line else ""
         hint = "" if "expected" in exc.message else " (expected the journal.json that `chaos run` writes)"

@@ -123,3 +123,21 @@ def test_prune_rejects_a_bad_age_or_missing_folder(tmp_path: Path) -> None:
     assert out.returncode == 4 and 'age "sixty" is not valid' in out.stderr
     out = squall("reports", "prune", "--older-than", "60d", "nowhere", cwd=tmp_path)
     assert out.returncode == 4 and 'report folder "nowhere" does not exist' in out.stderr
+
+
+def test_a_real_journal_with_nan_or_past_the_experiment_size_limit_still_renders(tmp_path: Path) -> None:
+    """Chaos Toolkit writes NaN where a probe returned it, and long runs are big: journals have their own limit."""
+    journal = J.passed_run()
+    journal["run"][0]["output"] = {"p95_ms": float("nan"), "max_ms": float("inf")}
+    path = tmp_path / "journal.json"
+    path.write_text(json.dumps(journal), encoding="utf-8")  # json writes NaN / Infinity, as chaos run does
+    size = path.stat().st_size
+    env = {**os.environ, "SQUALL_MAX_FILE_BYTES": str(size // 2)}  # experiments' limit: not a journal's
+    proc = subprocess.run([sys.executable, "-m", "squall", "report", str(path), "--output", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "report.html").exists()
+    env["SQUALL_MAX_JOURNAL_BYTES"] = str(size // 2)
+    proc = subprocess.run([sys.executable, "-m", "squall", "report", str(path), "--output", str(tmp_path / "out2")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 4 and "SQUALL_MAX_JOURNAL_BYTES" in proc.stderr
