@@ -14,7 +14,7 @@ import importlib
 import re
 import sys
 from collections.abc import Callable
-from typing import Literal, ParamSpec, TypeVar, get_args, overload
+from typing import Any, Literal, ParamSpec, TypeVar, get_args, overload
 
 from chaoslib.exceptions import ActivityFailed
 
@@ -80,13 +80,22 @@ def role_of(module: str, func: str) -> Role | None:
         return None
     if any(part.startswith("__") for part in module.split(".")):
         return None  # e.g. squall.__main__: importing it would run the command line
+    if module == "squall" or module.startswith("squall."):
+        return _squall_role(module, func)
     loaded = sys.modules.get(module)
-    if loaded is None:
-        if module != "squall" and not module.startswith("squall."):
-            return None
-        try:
-            loaded = importlib.import_module(module)
-        except Exception:  # noqa: BLE001 - a module that does not import has no role to tell
-            return None
+    return None if loaded is None else _declared(loaded, func)
+
+
+@functools.lru_cache(maxsize=4096)
+def _squall_role(module: str, func: str) -> Role | None:
+    """The role of a squall activity: its module is imported once, and what it declares never changes."""
+    try:
+        loaded = importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - a module that does not import has no role to tell
+        return None
+    return _declared(loaded, func)
+
+
+def _declared(loaded: Any, func: str) -> Role | None:
     role = getattr(getattr(loaded, func, None), ROLE_ATTR, None)
-    return role if role in ROLES else None  # type: ignore[return-value]
+    return role if role in ROLES else None  # type: ignore[no-any-return]
