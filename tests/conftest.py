@@ -5,6 +5,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests try the same generated inputs on every run of a tree, so a red CI
+# is reproducible and never luck; explore with fresh inputs in a long local run:
+#   SQUALL_HYPOTHESIS_RANDOM=1 SQUALL_HYPOTHESIS_EXAMPLES=3000 python -m pytest -k prop -s
+hypothesis_settings.register_profile(
+    "squall", derandomize=not os.environ.get("SQUALL_HYPOTHESIS_RANDOM"), database=None, deadline=None)
+hypothesis_settings.load_profile("squall")
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ time>`` with ``<failure message type>`` / ``<error>`` / ``<skipped>`` children.
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
+from squall.outcome import shown
 from squall.reporting.records import Check, CheckKind, Report, Verdict
 from squall.reporting.textsafe import safe_text
 
@@ -86,7 +87,7 @@ def render_junit(report: Report) -> bytes:
         suite.set("timestamp", datetime.fromtimestamp(report.started, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
     props = ET.Element("properties")
     for name, value in [("verdict", report.verdict.value), ("run_id", report.run_id),
-                        ("score", "" if report.score is None else f"{report.score:g}")]:
+                        ("score", "" if report.score is None else shown(report.score))]:
         if value:
             ET.SubElement(props, "property", name=name, value=_clean(value))
     suite.insert(0, props)

@@ -21,7 +21,7 @@ from squall.gameday.decide import decide as gate
 from squall.gameday.history import History, Row
 from squall.gameday.runner import experiment_result
 from squall.gameday.suite import Suite, SuiteExperiment
-from squall.outcome import Verdict, from_journal
+from squall.outcome import Verdict, from_journal, shown
 from squall.reporting import render
 from squall.reporting.model import build
 
@@ -65,9 +65,9 @@ def _consumers(journal: Any, tmp: Path) -> dict[str, tuple[str, float | None, st
         seen["report model"] = (report.verdict.value, report.score, report.reason)
         paths = render(journal, tmp / "report")
         props = {p.get("name"): p.get("value") for p in ET.parse(paths["junit"]).getroot().iter("property")}
-        score = props.get("score")
-        seen["junit"] = (str(props.get("verdict")), float(score) if score not in (None, "", "n/a") else None,
-                         record.reason)
+        # JUnit carries the score as every page prints it (squall.outcome.shown)
+        assert props.get("score") in ((None, "") if record.score is None else (shown(record.score),))
+        seen["junit"] = (str(props.get("verdict")), record.score, record.reason)
         md = paths["markdown"].read_text(encoding="utf-8")
         seen["markdown"] = (next(v.value for v in Verdict if v.value.upper() in md.splitlines()[0]),
                             record.score, record.reason)
