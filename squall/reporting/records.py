@@ -139,6 +139,8 @@ class Report:
     configuration: list[tuple[str, str]] = field(default_factory=list)
     secrets: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: verifiers' holds on the SLI sampling: (start, end, why)
+    pauses: list[tuple[float, float, str]] = field(default_factory=list)
     #: what the reader should know about the report itself (a mask pattern that ran out of time), said once each
     warnings: list[str] = field(default_factory=list)
 

@@ -193,3 +193,14 @@ def test_a_probe_that_explains_itself_shows_its_sentence_as_the_measured_value(t
     assert "success 80.00%, p95 412 ms over 10 requests — p95 412 ms &gt; 300 ms" in text
     checks = text[text.index("Steady-state checks"):text.index('id="activities"')]
     assert "checkout-slo" in checks and "success_rate" not in checks  # a sentence, not a dict dump
+
+
+def test_a_hold_on_the_sampling_is_told_even_when_it_left_no_sample(tmp_path: Path) -> None:
+    """A verifier that held the sampler for the whole run leaves no sample: the report still says why."""
+    journal = J.passed_run()
+    timeline = journal["extensions"][0]["timeline"]
+    timeline["samples"] = []
+    timeline["pauses"] = [[J.T0 + 5.0, J.T0 + 9.5, "verifier retries (attributes by time)"]]
+    page = parse_html(_render(journal, tmp_path)["html"])
+    assert "No SLI samples were recorded for this run." in page.text
+    assert "SLI sampling paused: verifier retries (attributes by time), from +5.000 s to +9.500 s." in page.text

@@ -72,10 +72,16 @@ def _timeline(journal: Mapping[str, Any], ext: Mapping[str, Any], windows: list[
     built = tl.build(samples, [(w.start, w.end) for w in windows if w.start is not None],
                      interval_s=num(data.get("interval_s")), timeouts_s=timeouts)
     if built is not None:  # verifiers' holds on the sampling: [start, end, reason]
-        built.pauses = [(a, b, masker.text(str(p[2]) if len(p) > 2 else "paused"))
-                        for p in as_list(data.get("pauses"))[:1000] if isinstance(p, list) and len(p) >= 2
-                        and (a := num(p[0])) is not None and (b := num(p[1])) is not None and b >= a]
+        built.pauses = _pauses(ext, masker)
     return built
+
+
+def _pauses(ext: Mapping[str, Any], masker: Masker) -> list[tuple[float, float, str]]:
+    """Verifiers' holds on the SLI sampling, ``[start, end, reason]`` in the journal."""
+    data = as_dict(ext.get("timeline"))
+    return [(a, b, masker.text(str(p[2]) if len(p) > 2 else "paused"))
+            for p in as_list(data.get("pauses"))[:1000] if isinstance(p, list) and len(p) >= 2
+            and (a := num(p[0])) is not None and (b := num(p[1])) is not None and b >= a]
 
 
 def _version(dist: str) -> str:
@@ -196,6 +202,7 @@ def _build(journal: Any, extra_patterns: Iterable[str]) -> Report:
         notes=notes,
     )
     report.configuration, report.secrets = _settings(experiment, masker, as_dict(ext.get("configuration")))
+    report.pauses = _pauses(ext, masker)  # shown even when a hold left no sample at all
     report.timeline = _timeline(journal, ext, windows, masker)
     report.objectives = [replace(o, label=masker.text(o.label))
                          for o in [*slo_objectives(journal), *stop_objectives(ext)]]
