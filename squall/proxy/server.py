@@ -2,7 +2,6 @@
 
 import asyncio
 import errno
-import json
 import logging
 import signal
 import threading
@@ -16,7 +15,7 @@ from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from squall.errors import ExperimentInvalid, SquallError
+from squall.errors import ExperimentInvalid, FileInvalid, SquallError
 from squall.proxy.api import error_response, make_app
 from squall.proxy.collection import ProxyCollection
 from squall.proxy.errors import ApiError, RemoteBindRefused, from_http_status
@@ -40,16 +39,18 @@ class ServerConfig:
 
 
 def load_populate_file(path: Path) -> Any:
-    """Read a populate config file (a JSON array of proxies) or raise ExperimentInvalid."""
+    """Read a populate config file (a JSON array of proxies) or raise ExperimentInvalid.
+
+    Read through squall.loader like every file squall reads: a FIFO, a device, a
+    symlink loop, an oversized or non-UTF-8 file or deep nesting is refused, never waited on.
+    """
+    from squall.loader import load_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ExperimentInvalid(f'cannot read proxy config "{path}": {exc.strerror}') from None
-    except json.JSONDecodeError as exc:
-        raise ExperimentInvalid(
-            f'proxy config "{path}" is not JSON: {exc.msg} at line {exc.lineno} '
-            "(expected an array of {name, listen, upstream, enabled})"
-        ) from None
+        data = load_json(path, "a proxy config: a JSON array of {name, listen, upstream, enabled}")
+    except FileInvalid as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise ExperimentInvalid(f'proxy config "{path}"{where}: {exc.message}') from None
     if not isinstance(data, list):
         raise ExperimentInvalid(
             f'proxy config "{path}" must be a JSON array of {{name, listen, upstream, enabled}}, '

@@ -1,6 +1,7 @@
 """`squall proxy serve` as its own process: starts, answers, stops cleanly, explains a busy port."""
 
 import json
+import os
 import re
 import signal
 import socket
@@ -73,7 +74,12 @@ def test_serve_rejects_a_bad_config_before_serving(tmp_path: Path) -> None:
     config.write_text("{not json")
     result = subprocess.run([*SERVE, "--port", "0", "--config", str(config)],
                             capture_output=True, text=True, timeout=30, check=False)
-    assert result.returncode == 4 and "is not JSON" in result.stderr
+    assert result.returncode == 4 and "not valid JSON" in result.stderr
+    fifo = tmp_path / "proxies.fifo"  # read through squall.loader: refused, never waited on
+    os.mkfifo(fifo)
+    result = subprocess.run([*SERVE, "--port", "0", "--config", str(fifo)],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 4 and "not a regular file" in result.stderr
     assert time.monotonic() - start < 30
 
 
