@@ -15,11 +15,8 @@ from squall.errors import FileInvalid, ToxiproxyError
 from squall.gameday.suite import Suite, SuiteExperiment
 from squall.loader import Loaded, load
 from squall.validation import check_experiment as validate_doc
-from squall.validation.proxies import missing_proxies
+from squall.validation.proxies import PROXY_MODULES, activities, missing_proxies
 from squall.validation.values import url_problem
-
-#: activity modules that talk to the Toxiproxy API
-TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
 
 
 def check_suite_experiments(suite: Suite, env: Mapping[str, str] | None = None) -> list[str]:
@@ -59,20 +56,13 @@ def _static(path: Path, loaded: Loaded) -> list[str]:
     return [str(p) for p in validate_doc(loaded.doc, str(path), loaded.lines, offline=True)]
 
 
-def _activities(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    hypothesis = data.get("steady-state-hypothesis")
-    sections = [hypothesis.get("probes") if isinstance(hypothesis, Mapping) else None,
-                data.get("method"), data.get("rollbacks")]
-    return [a for items in sections if isinstance(items, list) for a in items if isinstance(a, Mapping)]
-
-
 def _reachability_problems(
     exp: SuiteExperiment, data: Mapping[str, Any], env: Mapping[str, str], reachable: dict[str, str | set[str]]
 ) -> list[str]:
     configuration = data.get("configuration")
     uses_toxiproxy = (isinstance(configuration, Mapping) and "toxiproxy_url" in configuration) or any(
-        isinstance(a.get("provider"), Mapping) and str(a["provider"].get("module", "")).startswith(TOXIPROXY_MODULES)
-        for a in _activities(data)
+        isinstance(a.get("provider"), Mapping) and str(a["provider"].get("module", "")).startswith(PROXY_MODULES)
+        for _, a in activities(data)
     )
     if not uses_toxiproxy:
         return []

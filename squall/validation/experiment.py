@@ -24,7 +24,7 @@ from typing import Any
 
 from squall import loader
 from squall.errors import ExperimentInvalid, FileInvalid
-from squall.validation.proxies import toxiproxy_problems
+from squall.validation.proxies import PROXY_MODULES, toxiproxy_problems
 from squall.validation.values import argument_problems, process_problem, url_problem
 
 __all__ = ["Problem", "check_experiment", "load_document", "validate_experiment"]
@@ -33,8 +33,6 @@ ACTIVITY_TYPES = ("action", "probe")
 PROVIDER_TYPES = ("python", "http", "process")
 TOLERANCE_TYPES = ("probe", "regex", "jsonpath", "range")
 INJECTED = ("configuration", "secrets")
-#: modules whose activities talk to the Toxiproxy API named by toxiproxy_url
-TOXIPROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
 
 Path_ = tuple[str | int, ...]
 
@@ -250,7 +248,7 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
         _check_activity(activity, emitter(path, name))
         provider = activity.get("provider") if isinstance(activity, dict) else None
         module = provider.get("module") if isinstance(provider, dict) else None
-        uses_toxiproxy = uses_toxiproxy or str(module).startswith(TOXIPROXY_MODULES)
+        uses_toxiproxy = uses_toxiproxy or str(module).startswith(PROXY_MODULES)
     controls = doc.get("controls")
     if controls is not None and not isinstance(controls, list):
         emitter(("controls",))(f'"controls" must be a list of controls (got {type(controls).__name__})')

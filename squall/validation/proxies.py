@@ -12,15 +12,16 @@ from typing import Any
 
 from squall import config
 
-__all__ = ["PROXY_MODULES", "missing_proxies", "proxy_references", "toxiproxy_problems"]
+__all__ = ["PROXY_MODULES", "activities", "missing_proxies", "proxy_references", "toxiproxy_problems"]
 
-#: modules whose activities name a Toxiproxy proxy in their `proxy` argument
+#: modules whose activities talk to the Toxiproxy API and name a proxy in their `proxy` argument
 PROXY_MODULES = ("squall.actions.toxiproxy", "squall.probes.proxy", "squall.verify")
 
 KeyPath = tuple[str | int, ...]
 
 
-def _activities(doc: Mapping[str, Any]) -> Iterator[tuple[KeyPath, Mapping[str, Any]]]:
+def activities(doc: Mapping[str, Any]) -> Iterator[tuple[KeyPath, Mapping[str, Any]]]:
+    """(key path, activity) of every activity: steady-state probes, method, rollbacks, in run order."""
     hypothesis = doc.get("steady-state-hypothesis")
     probes = hypothesis.get("probes") if isinstance(hypothesis, Mapping) else None
     sections: list[tuple[KeyPath, Any]] = [(("steady-state-hypothesis", "probes"), probes),
@@ -39,7 +40,7 @@ def proxy_references(doc: Any, configuration: Mapping[str, Any]) -> list[tuple[K
     from chaoslib import substitute
 
     refs = []
-    for path, activity in _activities(doc):
+    for path, activity in activities(doc):
         provider = activity.get("provider")
         if not isinstance(provider, Mapping) or provider.get("type") != "python":
             continue
