@@ -5,9 +5,6 @@ from pathlib import Path
 
 import click
 
-from squall.errors import ExperimentInvalid, SquallError
-from squall.exitcodes import ExitCode
-
 
 @click.group(name="proxy")
 def proxy() -> None:
@@ -50,14 +47,8 @@ def serve(host: str, port: int, config_path: Path | None, allow_remote: bool) ->
         click.echo("press Ctrl-C to stop", err=True)
         sys.stdout.flush()
 
-    try:
+    try:  # a bad config file (exit 4) or a port in use (exit 5): squall.cli's group says so, as for every command
         run(ServerConfig(host=host, port=port, config=config_path, allow_remote=allow_remote), on_ready=ready)
-    except ExperimentInvalid as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(ExitCode.INVALID)
-    except SquallError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(ExitCode.ERROR)
     except KeyboardInterrupt:
         pass
     click.echo("squall proxy: stopped")
