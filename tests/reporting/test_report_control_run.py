@@ -58,12 +58,16 @@ def test_report_of_a_run_with_the_control(proxied_service: tuple[str, str], chao
         }}}],
         "steady-state-hypothesis": {"title": "checkout healthy", "probes": [slo]},
         "method": [
+            # the sampler (every 0.1 s) gets a second before and after the fault on any machine, loaded or not:
+            # the report's before/during/after segments need samples in each
+            _python("action", "settle-before", "report_helpers", "hold", seconds=1.0),
             _python("action", "checkout-latency", TOX, "add_latency", proxy="checkout", latency_ms=120),
             _python("action", "hold", "report_helpers", "hold", seconds=0.8),
             _python("action", "heal-checkout", TOX, "heal", proxy="checkout"),
             # p95 under 100 ms: the 120 ms latency hurt, so there is a recovery to measure
             _python("probe", "checkout-recovers", "squall.verify", "recovery", url=url, within_s=5, window=3,
                     max_p95_ms=100),
+            _python("action", "settle-after", "report_helpers", "hold", seconds=1.0),
         ],
     })
     ext = next(e for e in journal["extensions"] if e.get("name") == "squall")
