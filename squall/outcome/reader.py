@@ -31,15 +31,18 @@ class NotAJournal(ExperimentInvalid):
     """The input is not a Chaos Toolkit journal at all (exit code 4)."""
 
 
-def _dict(value: Any) -> Mapping[str, Any]:
+def as_dict(value: Any) -> Mapping[str, Any]:
+    """The value if it is a mapping, else an empty one (journals may have any shape)."""
     return value if isinstance(value, Mapping) else {}
 
 
-def _list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """The value as a list if it is a list or tuple, else an empty list."""
     return list(value) if isinstance(value, (list, tuple)) else []
 
 
-def _num(value: Any) -> float | None:
+def num(value: Any) -> float | None:
+    """The value as a float if it is a finite number (not a bool, NaN, infinite or too big for a float), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
@@ -58,7 +61,7 @@ def _ts(value: Any) -> float | None:
         if parsed.tzinfo is None:  # Chaos Toolkit before 1.x wrote naive UTC times
             parsed = parsed.replace(tzinfo=UTC)
         return parsed.timestamp()
-    return _num(value)
+    return num(value)
 
 
 def _text(value: Any, limit: int = 2000) -> str:
@@ -67,7 +70,7 @@ def _text(value: Any, limit: int = 2000) -> str:
 
 def squall_extension(journal: Any) -> Mapping[str, Any]:
     """The control's entry of ``journal["extensions"]``, or an empty mapping."""
-    for entry in _list(_dict(journal).get("extensions")):
+    for entry in as_list(as_dict(journal).get("extensions")):
         if isinstance(entry, Mapping) and entry.get("name") == "squall":
             return entry
     return {}
@@ -99,14 +102,14 @@ def require_journal(data: Any, source: str = "input") -> Mapping[str, Any]:
 
 def _failure(entry: Mapping[str, Any]) -> str:
     exc = entry.get("exception")
-    lines = _list(exc) if isinstance(exc, list) else ([exc] if exc else [])
+    lines = as_list(exc) if isinstance(exc, list) else ([exc] if exc else [])
     text = _text(lines[-1]).strip() if lines else ""
     return text.splitlines()[-1] if text else "no detail"
 
 
 def _is_heal(activity: Mapping[str, Any]) -> bool:
     """A method action that removes a fault: its failure does not mean a fault was never injected."""
-    provider = _dict(activity.get("provider"))
+    provider = as_dict(activity.get("provider"))
     if provider.get("type") != "python":
         return False
     try:
@@ -119,13 +122,13 @@ def _is_heal(activity: Mapping[str, Any]) -> bool:
 def checks_of(ext: Mapping[str, Any]) -> tuple[Check, ...]:
     """The checks the control wrote into its journal extension, read tolerantly."""
     out = []
-    for raw in _list(ext.get("checks")):
-        item = _dict(raw)
+    for raw in as_list(ext.get("checks")):
+        item = as_dict(raw)
         if not item:
             continue
         kind = str(item.get("kind") or "probe")
         verdict = item.get("verdict")
-        if verdict not in tuple(Verdict) and isinstance(_dict(item.get("evidence")).get("verdict"), str):
+        if verdict not in tuple(Verdict) and isinstance(as_dict(item.get("evidence")).get("verdict"), str):
             verdict = None
         ok = item.get("ok") if isinstance(item.get("ok"), bool) else None
         if verdict == Verdict.INCONCLUSIVE:
@@ -154,14 +157,14 @@ def _tolerance(tol: Any) -> str:
         return f"== {_short(tol)}"
     if isinstance(tol, list):
         return "one of " + _short(tol)
-    bounds = _list(_dict(tol).get("range"))
-    if _dict(tol).get("type") == "range" and len(bounds) == 2:
+    bounds = as_list(as_dict(tol).get("range"))
+    if as_dict(tol).get("type") == "range" and len(bounds) == 2:
         return f"in [{_short(bounds[0])}, {_short(bounds[1])}]"
     return _short(tol)
 
 
 def _probe(entry: Mapping[str, Any], kind: str) -> Check:
-    activity = _dict(entry.get("activity"))
+    activity = as_dict(entry.get("activity"))
     name = _text(activity.get("name") or "probe", 200)
     met = entry.get("tolerance_met")
     status = entry.get("status")
@@ -170,15 +173,15 @@ def _probe(entry: Mapping[str, Any], kind: str) -> Check:
     ok = met if isinstance(met, bool) else None
     if ok is None:
         return Check(name, kind, None, "no tolerance result recorded")
-    output = _dict(entry.get("output"))
+    output = as_dict(entry.get("output"))
     measured = output["summary"] if isinstance(output.get("summary"), str) else _short(entry.get("output"))
     return Check(name, kind, ok, f"measured {measured}, expected {_tolerance(activity.get('tolerance'))}")
 
 
 def _verifier(entry: Mapping[str, Any]) -> Check | None:
-    activity = _dict(entry.get("activity"))
-    module = str(_dict(activity.get("provider")).get("module") or "")
-    output = _dict(entry.get("output"))
+    activity = as_dict(entry.get("activity"))
+    module = str(as_dict(activity.get("provider")).get("module") or "")
+    output = as_dict(entry.get("output"))
     name = _text(activity.get("name") or output.get("verifier") or "verifier", 200)
     if isinstance(output.get("ok"), bool) and "verifier" in output:
         verdict = output.get("verdict")
@@ -191,21 +194,21 @@ def _verifier(entry: Mapping[str, Any]) -> Check | None:
 
 
 def _plain_checks(journal: Mapping[str, Any]) -> tuple[Check, ...]:
-    steady = _dict(journal.get("steady_states"))
-    checks = [_probe(_dict(e), "steady-state-before") for e in _list(_dict(steady.get("before")).get("probes"))]
+    steady = as_dict(journal.get("steady_states"))
+    checks = [_probe(as_dict(e), "steady-state-before") for e in as_list(as_dict(steady.get("before")).get("probes"))]
     during: dict[str, list[Check]] = {}
-    for state in _list(steady.get("during")):
-        entries = _list(_dict(state).get("probes")) if "probes" in _dict(state) else [state]
+    for state in as_list(steady.get("during")):
+        entries = as_list(as_dict(state).get("probes")) if "probes" in as_dict(state) else [state]
         for entry in entries:
-            check = _probe(_dict(entry), "steady-state-during")
+            check = _probe(as_dict(entry), "steady-state-during")
             during.setdefault(check.name, []).append(check)
     for name, runs in during.items():
         bad = [c for c in runs if c.ok is False]
         ok = False if bad else (True if all(c.ok for c in runs) else None)
         checks.append(Check(name, "steady-state-during", ok,
                             f"{len(bad)} of {len(runs)} checks during the method outside tolerance"))
-    checks += [_probe(_dict(e), "steady-state-after") for e in _list(_dict(steady.get("after")).get("probes"))]
-    checks += [c for e in _list(journal.get("run")) if (c := _verifier(_dict(e))) is not None]
+    checks += [_probe(as_dict(e), "steady-state-after") for e in as_list(as_dict(steady.get("after")).get("probes"))]
+    checks += [c for e in as_list(journal.get("run")) if (c := _verifier(as_dict(e))) is not None]
     return tuple(checks)
 
 
@@ -213,17 +216,17 @@ def _plain_findings(journal: Mapping[str, Any], checks: tuple[Check, ...]) -> Fi
     status = journal.get("status")
     if status in ("aborted", "interrupted"):
         return Findings(aborted=[f"the run was {status} before it finished; rollbacks ran where declared"])
-    runs = [_dict(e) for e in _list(journal.get("run"))]
+    runs = [as_dict(e) for e in as_list(journal.get("run"))]
     if not status:
         where = ""
         if runs:
-            where = f' after "{_text(_dict(runs[-1].get("activity")).get("name"), 200)}"'
+            where = f' after "{_text(as_dict(runs[-1].get("activity")).get("name"), 200)}"'
         return Findings(inconclusive=[
             f"the journal ends without a status{where}: the run crashed or was killed halfway, "
             "so nothing can be concluded"])
     inconclusive = []
     for entry in runs:
-        activity = _dict(entry.get("activity"))
+        activity = as_dict(entry.get("activity"))
         if activity.get("type") == "action" and entry.get("status") == "failed" and not _is_heal(activity):
             inconclusive.append(f'action "{_text(activity.get("name"), 200)}" failed ({_failure(entry)}), '
                                 "so its fault may never have been injected")
@@ -263,11 +266,11 @@ def from_journal(journal: Any, *, returncode: int | None = None) -> RunRecord:
         why = (f"chaos exited with code {returncode} without writing a journal" if returncode is not None
                else "no journal was written")
         return RunRecord(Verdict.INCONCLUSIVE, why, source="none")
-    experiment = _dict(journal.get("experiment"))
+    experiment = as_dict(journal.get("experiment"))
     ext = squall_extension(journal)
     title = _text(experiment.get("title"), 500)
-    started = _num(ext.get("started")) or _ts(journal.get("start"))
-    ended = _num(ext.get("ended")) or _ts(journal.get("end"))
+    started = num(ext.get("started")) or _ts(journal.get("start"))
+    ended = num(ext.get("ended")) or _ts(journal.get("end"))
     fragile = ext.get("fragile") is True
     if ext.get("verdict") in tuple(Verdict):
         verdict = Verdict(str(ext["verdict"]))

@@ -1,37 +1,17 @@
 """Defensive readers of journal values: a journal may have any shape, these never raise."""
 
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from squall.outcome.reader import as_dict as as_dict  # the one set of defensive readers of journals
+from squall.outcome.reader import as_list as as_list
+from squall.outcome.reader import num as num
 from squall.reporting.masking import MAX_DEPTH, TOO_DEEP
-
-
-def as_dict(value: Any) -> Mapping[str, Any]:
-    """The value if it is a mapping, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    """The value as a list if it is a list or tuple, else an empty list."""
-    return list(value) if isinstance(value, (list, tuple)) else []
-
 
 #: unix times beyond this (year 5138) are not times a run had; datetime cannot show much later ones
 MAX_TIME = 1e11
-
-
-def num(value: Any) -> float | None:
-    """The value as a float if it is a finite number (not a bool, NaN, infinite or too big for a float), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        f = float(value)
-    except OverflowError:  # an int of hundreds of digits
-        return None
-    return f if math.isfinite(f) else None
 
 
 def when(value: Any) -> float | None:
