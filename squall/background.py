@@ -14,14 +14,16 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from squall import loops
+
 T = TypeVar("T")
 
 
 class BackgroundLoop:
-    """An event loop running forever in a daemon thread until ``close()``."""
+    """An event loop from ``squall.loops`` (uvloop unless told otherwise) in a daemon thread until ``close()``."""
 
     def __init__(self, name: str = "squall-loop") -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = loops.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 

@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from squall import loops
 from squall.background import start_app
 from squall.demo.services import inventory_app
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pid-file", type=Path, default=None, help="write the pid here once listening")
     args = parser.parse_args(argv)
     try:
-        asyncio.run(serve(args.name, args.port, args.pid_file))
+        loops.run(serve(args.name, args.port, args.pid_file))
     except OSError as exc:
         print(f"cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -29,10 +29,16 @@ class RunningProxy:
 
 @contextmanager
 def run_in_thread(
-    host: str = "127.0.0.1", port: int = 0, config: str | Path | None = None
+    host: str = "127.0.0.1", port: int = 0, config: str | Path | None = None, backlog: int | None = None
 ) -> Iterator[RunningProxy]:
-    """Run the proxy server (admin API on host:port, 0 = ephemeral) in a thread for the block's duration."""
-    server = ProxyServer(ServerConfig(host=host, port=port, config=Path(config) if config else None))
+    """Run the proxy server (admin API on host:port, 0 = ephemeral) in a thread for the block's duration.
+
+    ``backlog``: the listen backlog of the API and every proxy (default: the system's somaxconn, else 4096).
+    The loop is ``squall.loops``' (uvloop unless ``SQUALL_EVENT_LOOP=asyncio``).
+    """
+    server = ProxyServer(
+        ServerConfig(host=host, port=port, config=Path(config) if config else None, backlog=backlog)
+    )
     with BackgroundLoop("squall-proxy") as bg:
         bg.run(server.startup())
         assert server.port is not None

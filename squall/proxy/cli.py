@@ -24,9 +24,16 @@ def proxy() -> None:
 )
 @click.option("--allow-remote", is_flag=True, default=False,
               help="Confirm a non-loopback --host: the API has no authentication and can break every proxied service.")
-def serve(host: str, port: int, config_path: Path | None, allow_remote: bool) -> None:
-    """Serve Toxiproxy's HTTP API until Ctrl-C or SIGTERM."""
+@click.option("--backlog", type=click.IntRange(1, 65535), default=None,
+              help="Listen backlog of the API and every proxy [default: the system's somaxconn, else 4096].")
+def serve(host: str, port: int, config_path: Path | None, allow_remote: bool, backlog: int | None) -> None:
+    """Serve Toxiproxy's HTTP API until Ctrl-C or SIGTERM.
+
+    Runs on uvloop where installed, else asyncio; SQUALL_EVENT_LOOP=asyncio|uvloop chooses.
+    """
+    from squall import loops
     from squall.proxy.hosts import is_loopback
+    from squall.proxy.proxy import system_backlog
     from squall.proxy.server import ProxyServer, ServerConfig, remote_bind_message, run
 
     if not is_loopback(host):
@@ -40,7 +47,8 @@ def serve(host: str, port: int, config_path: Path | None, allow_remote: bool) ->
         )
 
     def ready(server: ProxyServer) -> None:
-        click.echo(f"squall proxy: admin API on {server.url}")
+        click.echo(f"squall proxy: admin API on {server.url} (event loop {loops.loop_implementation()}, "
+                   f"listen backlog {backlog or system_backlog()})")
         for name, p in server.collection.to_json().items():
             state = "enabled" if p["enabled"] else "disabled"
             click.echo(f"  proxy {name}: {p['listen']} -> {p['upstream']} ({state})")
@@ -48,7 +56,8 @@ def serve(host: str, port: int, config_path: Path | None, allow_remote: bool) ->
         sys.stdout.flush()
 
     try:  # a bad config file (exit 4) or a port in use (exit 5): squall.cli's group says so, as for every command
-        run(ServerConfig(host=host, port=port, config=config_path, allow_remote=allow_remote), on_ready=ready)
+        config = ServerConfig(host=host, port=port, config=config_path, allow_remote=allow_remote, backlog=backlog)
+        run(config, on_ready=ready)
     except KeyboardInterrupt:
         pass
     click.echo("squall proxy: stopped")

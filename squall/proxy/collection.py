@@ -62,7 +62,8 @@ class ProxyCollection:
     restart a listener on a proxy that is no longer in the collection).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, backlog: int | None = None) -> None:
+        self.backlog = backlog  # of every proxy's listener (None: the system's somaxconn)
         self.proxies: dict[str, Proxy] = {}
         self._lock = asyncio.Lock()
         self._closing = False
@@ -101,7 +102,7 @@ class ProxyCollection:
             raise missing_field("upstream", where)
         if name in self.proxies:
             raise proxy_exists(name)
-        proxy = Proxy(name, listen, upstream)
+        proxy = Proxy(name, listen, upstream, self.backlog)
         if enabled is None or enabled:
             await proxy.start()
         self.proxies[name] = proxy

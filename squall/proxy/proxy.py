@@ -13,6 +13,20 @@ from squall.proxy.stats import Stats
 
 _conn_ids = itertools.count(1)
 
+SOMAXCONN_PATH = "/proc/sys/net/core/somaxconn"
+FALLBACK_BACKLOG = 4096  # Linux's somaxconn default since 5.4, and Go's (so toxiproxy-server's) fallback
+MAX_BACKLOG = 65535
+
+
+def system_backlog(path: str = SOMAXCONN_PATH) -> int:
+    """The listen backlog to use: the system's ``somaxconn`` (as Go, so toxiproxy-server, does), else 4096."""
+    try:
+        with open(path, encoding="ascii") as f:
+            value = int(f.read().strip())
+    except (OSError, ValueError):
+        return FALLBACK_BACKLOG
+    return min(value, MAX_BACKLOG) if value > 0 else FALLBACK_BACKLOG
+
 _BIND_ERRORS = {
     errno.EADDRINUSE: "address already in use",
     errno.EADDRNOTAVAIL: "cannot assign requested address",
@@ -38,7 +52,7 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host or "::", int(port)
 
 
-def _bind(listen: str) -> tuple[socket.socket, str]:
+def _bind(listen: str, backlog: int) -> tuple[socket.socket, str]:
     host, port = parse_listen(listen)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -51,7 +65,7 @@ def _bind(listen: str) -> tuple[socket.socket, str]:
         if family == socket.AF_INET6 and host == "::":
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind(addr)
-        sock.listen(1024)
+        sock.listen(backlog)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
@@ -65,8 +79,9 @@ def _bind(listen: str) -> tuple[socket.socket, str]:
 class Proxy:
     """A TCP proxy from ``listen`` to ``upstream`` with Toxiproxy's toxics."""
 
-    def __init__(self, name: str, listen: str, upstream: str) -> None:
+    def __init__(self, name: str, listen: str, upstream: str, backlog: int | None = None) -> None:
         self.name = name
+        self.backlog = backlog or system_backlog()
         self.listen = listen
         self.upstream = upstream
         self.enabled = False
@@ -80,9 +95,10 @@ class Proxy:
         """Start listening (port 0 is resolved into ``listen``); raises ApiError(500) if it cannot bind."""
         if self._server is not None:
             return
-        sock, shown = _bind(self.listen)
+        sock, shown = _bind(self.listen, self.backlog)
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._new_connection, sock=sock)
+        # backlog= again: create_server(sock=...) calls listen() itself (asyncio's default is 100)
+        self._server = await loop.create_server(self._new_connection, sock=sock, backlog=self.backlog)
         self.listen = shown
         self.enabled = True
 

@@ -15,11 +15,13 @@ from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from squall import loops
 from squall.errors import ExperimentInvalid, FileInvalid, SquallError
 from squall.proxy.api import error_response, make_app
 from squall.proxy.collection import ProxyCollection
 from squall.proxy.errors import ApiError, RemoteBindRefused, from_http_status
 from squall.proxy.hosts import is_loopback
+from squall.proxy.proxy import MAX_BACKLOG, system_backlog
 
 log = logging.getLogger("squall.proxy")
 
@@ -36,6 +38,11 @@ class ServerConfig:
     port: int = 8474
     config: Path | None = None  # a /populate JSON array
     allow_remote: bool = False  # bind a non-loopback host (the API can break any proxied service)
+    backlog: int | None = None  # listen backlog of the API and every proxy (None: the system's somaxconn)
+
+    def __post_init__(self) -> None:
+        if self.backlog is not None and not 1 <= self.backlog <= MAX_BACKLOG:
+            raise ExperimentInvalid(f"backlog {self.backlog} is out of range (expected 1..{MAX_BACKLOG})")
 
 
 def load_populate_file(path: Path) -> Any:
@@ -105,13 +112,13 @@ class _ApiRunner(web.AppRunner):
         return server
 
 
-async def _start_api(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def _start_api(app: web.Application, host: str, port: int, backlog: int) -> tuple[web.AppRunner, int]:
     runner = _ApiRunner(
         app, access_log=None, handle_signals=False, max_line_size=MAX_URL, max_field_size=MAX_HEADER
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = web.TCPSite(runner, host, port, reuse_address=True, backlog=backlog)
         await site.start()
     except BaseException:
         await runner.cleanup()
@@ -125,7 +132,7 @@ class ProxyServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.collection = ProxyCollection()
+        self.collection = ProxyCollection(config.backlog)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._stop: asyncio.Event | None = None
@@ -148,7 +155,8 @@ class ProxyServer:
                      self.config.host)
         try:
             self._runner, self.port = await _start_api(
-                make_app(self.collection, self.config.host), self.config.host, self.config.port
+                make_app(self.collection, self.config.host), self.config.host, self.config.port,
+                self.config.backlog or system_backlog(),
             )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
@@ -218,13 +226,5 @@ class ProxyServer:
 
 
 def run(config: ServerConfig, on_ready: Callable[[ProxyServer], None] | None = None) -> None:
-    """Run the server in this thread until SIGINT/SIGTERM (uses uvloop when installed)."""
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        pass
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(ProxyServer(config).serve(on_ready))
+    """Run the server in this thread until SIGINT/SIGTERM, on ``squall.loops``' event loop (uvloop by default)."""
+    loops.run(ProxyServer(config).serve(on_ready))
