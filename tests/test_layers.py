@@ -19,7 +19,7 @@ ROOT = Path(squall.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "exitcodes", "percentiles", "config", "tracecontext", "bounds", "activity", "quiet", "background",
      "loader", "loops"},
-    {"ledger", "toxiproxy_client", "outcome"},
+    {"ledger", "toxiproxy_client", "outcome", "telemetry"},
     {"proxy", "k8s"},
     {"probes", "actions"},
     {"cleanup", "verify", "reporting"},

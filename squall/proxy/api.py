@@ -24,6 +24,7 @@ from squall.proxy import errors, jsonbody
 from squall.proxy.collection import ProxyCollection
 from squall.proxy.errors import ApiError
 from squall.proxy.hosts import HostPolicy
+from squall.telemetry import metrics
 
 log = logging.getLogger("squall.proxy")
 
@@ -208,6 +209,11 @@ async def clear_stats(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def get_metrics(request: web.Request) -> web.Response:
+    body = metrics.exposition(lambda: _coll(request).proxies.values())
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
 def make_app(collection: ProxyCollection, bound_host: str = "127.0.0.1") -> web.Application:
     """The admin API application over ``collection``, answering loopback hosts and ``bound_host``."""
     app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
@@ -232,4 +238,5 @@ def make_app(collection: ProxyCollection, bound_host: str = "127.0.0.1") -> web.
     app.router.add_delete(t, delete_toxic)
     app.router.add_get(p + "/stats", get_stats, allow_head=False)
     app.router.add_delete(p + "/stats", clear_stats)
+    app.router.add_get("/metrics", get_metrics, allow_head=False)  # Prometheus text format, as Toxiproxy's
     return app

@@ -1,0 +1,107 @@
+"""Fixtures for the Prometheus tests: a real `prometheus` and `prometheus-pushgateway` on free loopback ports.
+
+Each is started from its Debian binary with a generated configuration, skipped only
+where the binary is absent, and stopped by its PID.
+"""
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from squall.background import serve_app
+from squall.telemetry import prometheus_server
+
+PUSHGATEWAY = "prometheus-pushgateway"
+
+
+def prometheus_binary() -> str:
+    """The prometheus binary, or skip the test where there is none."""
+    found = shutil.which("prometheus")
+    if found is None:
+        pytest.skip("the prometheus binary is not on PATH (apt-get install prometheus)")
+    return found
+
+
+@pytest.fixture
+def start_prometheus(tmp_path: Path) -> Iterator[Callable[[dict[str, list[str]]], prometheus_server.PrometheusServer]]:
+    """Start a real Prometheus scraping the given jobs ({job: ["127.0.0.1:PORT"]}) every second."""
+    binary = prometheus_binary()
+    stack: list[Any] = []
+
+    def start(jobs: dict[str, list[str]]) -> prometheus_server.PrometheusServer:
+        cm = prometheus_server.running(jobs, binary=binary, workdir=tmp_path)
+        server = cm.__enter__()
+        stack.append(cm)
+        return server
+
+    try:
+        yield start
+    finally:
+        for cm in reversed(stack):
+            cm.__exit__(None, None, None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def pushgateway() -> Iterator[str]:
+    """A real Pushgateway on a free loopback port (persistence off); yields its URL."""
+    binary = shutil.which(PUSHGATEWAY)
+    if binary is None:
+        pytest.skip(f"the {PUSHGATEWAY} binary is not on PATH (apt-get install prometheus-pushgateway)")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20.0
+        with httpx.Client(trust_env=False, timeout=2.0) as client:
+            while True:
+                assert proc.poll() is None, f"{PUSHGATEWAY} exited with {proc.returncode}"
+                try:
+                    if client.get(url + "/-/ready").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, f"{PUSHGATEWAY} was not ready within 20 s"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _http_app() -> web.Application:
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def status(request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["code"]), text="status")
+
+    app = web.Application()
+    app.router.add_get("/ok", ok)
+    app.router.add_get("/status/{code}", status)
+    return app
+
+
+@pytest.fixture
+def http_upstream() -> Iterator[str]:
+    """An HTTP/1.1 server (/ok, /status/N); yields "127.0.0.1:PORT"."""
+    with serve_app(_http_app) as url:
+        yield url.removeprefix("http://")
