@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
      "loader", "loops"},
     {"ledger", "toxiproxy_client", "outcome", "telemetry"},
     {"proxy", "k8s"},
-    {"probes", "actions"},
+    {"probes", "actions", "load"},
     {"cleanup", "verify", "reporting"},
     {"control"},
     {"validation"},

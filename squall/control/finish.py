@@ -40,6 +40,7 @@ def stop(run: "ControlledRun") -> None:
     run.guard.raise_allowed = False
     run.timeline.stop()
     run.remove_faults()
+    run.stop_load()
     run.faults.sweep(interrupted=bool(run.guard.received or run.abort_reason))
     run.finished = True
     run.ended = time.time()
@@ -107,6 +108,8 @@ def record(run: "ControlledRun", verdict: Verdict, reason: str, entries: list[An
             # verifiers that attribute by time held the sampling: [start, end, reason]
             "held_ticks": run.timeline.held_ticks,
             "pauses": [p for p in quiet.pauses(run.started) if float(p[0]) <= ended],
+            # squall.load: per second and group [second, group, requests, successes, p50, p95, p99]
+            "load": run.load.record() if run.load is not None else None,
         },
         "fault_windows": vd.fault_windows(entries),
         "stop_conditions": [c.describe() for c in run.settings.stop_conditions],

@@ -17,6 +17,7 @@ from squall.control.settings import ControlSettings
 from squall.control.stopconditions import evaluate
 from squall.errors import SquallError
 from squall.ledger import Ledger
+from squall.load import LoadError, LoadRun
 
 logger = logging.getLogger("chaostoolkit.squall")
 
@@ -63,6 +64,7 @@ class ControlledRun:
         self.faults = FaultRemover(self.ledger, self.run_id, before=self._snapshot_traffic if self.settings.check_traffic else None)
         self.timeline = Timeline(self.settings.sli, self.settings.max_samples, on_sample=self._on_sample)
         self.guard = SignalGuard(on_signal=self._on_signal)
+        self.load: LoadRun | None = None  # started in begin() when the arguments have a `load` section
 
     # -- lifecycle -----------------------------------------------------------
     def begin(self) -> None:
@@ -71,6 +73,22 @@ class ControlledRun:
         self.guard.raise_allowed = True
         if self.invalid is None:
             self.timeline.start()
+            self._start_load()
+
+    def _start_load(self) -> None:
+        if self.settings.load is None:
+            return
+        self.load = LoadRun(self.settings.load, self.run_id)
+        try:
+            self.load.start()
+        except (LoadError, OSError) as exc:
+            self.invalid = f"the load could not start ({exc})"
+            self.stop_load()
+
+    def stop_load(self) -> None:
+        """Stop the Locust process(es) this run started (idempotent; their samples stay readable)."""
+        if self.load is not None:
+            self.load.stop()
 
     def phase_start(self, name: str) -> None:
         """Open a phase (steady-state-before, method, steady-state-after, rollbacks)."""
@@ -89,6 +107,12 @@ class ControlledRun:
         self.phase_start("method")
         self.armed_at = time.time()
         self.method_active = True
+        if self.load is not None and self.settings.load is not None:
+            try:  # the faults start only after before_s of load, so both groups have a baseline
+                self.load.wait_until(self.settings.load.before_s)
+            except LoadError as exc:
+                self.inconclusive.append(f"the load did not run: {exc}")
+                self.stop_load()
 
     def method_ended(self) -> None:
         """Disarm the stop conditions; signals no longer raise past this point of chaoslib's flow."""
@@ -96,6 +120,10 @@ class ControlledRun:
         self.method_done = True
         self.guard.raise_allowed = False
         self.phase_end("method")
+        if self.load is not None and self.settings.load is not None:
+            if not (self.guard.received or self.abort_reason):  # after_s of load after the last heal
+                time.sleep(self.settings.load.after_s)
+            self.stop_load()
 
     # -- observations ----------------------------------------------------------
     def hypothesis_kind(self) -> str:
@@ -198,6 +226,7 @@ class ControlledRun:
         try:
             self.remove_faults()
             self.faults.sweep(interrupted=bool(self.guard.received or self.abort_reason))
+            self.stop_load()
         finally:
             self.guard.restore()
             self.unmask_logs()

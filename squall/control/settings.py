@@ -6,6 +6,9 @@ from typing import Any, Literal, get_args
 
 from squall import config
 from squall.errors import ExperimentInvalid
+from squall.load.spec import LoadSpec
+from squall.load.spec import parse as parse_load
+from squall.telemetry.tracing_config import TracingSettings, parse_tracing
 
 StopKind = Literal["success_rate_below", "burn_rate_above"]
 STOP_KINDS: tuple[str, ...] = get_args(StopKind)
@@ -16,8 +19,12 @@ MIN_INTERVAL_S = 0.05
 DEFAULT_TIMEOUT_S = config.SLI_TIMEOUT_S
 
 _SLI_KEYS = {"name", "url", "method", "interval_s", "timeout_s", "expect_status", "headers"}
+#: an SLI read from Prometheus (``source: prometheus``): PromQL instead of requests to the service
+_PROMETHEUS_SLI_KEYS = {"name", "source", "url", "success_ratio", "latency_ms", "window_s", "objective", "interval_s",
+                        "timeout_s"}
+SliSource = Literal["http", "prometheus"]
 _STOP_KEYS = {"name", "kind", "threshold", "for_s", "slo", "window_s", "target", "min_samples"}
-_TOP_KEYS = {"sli", "stop_conditions", "report", "report_dir", "max_samples", "check_traffic"}
+_TOP_KEYS = {"sli", "stop_conditions", "report", "report_dir", "max_samples", "check_traffic", "load", "tracing"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,17 @@ class SliTarget:
     timeout_s: float = DEFAULT_TIMEOUT_S
     expect_status: int | tuple[int, ...] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    source: SliSource = "http"
+    #: prometheus: PromQL for the success ratio (0..1) and a latency in ms; ``{window}`` becomes ``window_s``
+    success_ratio: str | None = None
+    latency_ms: str | None = None
+    window_s: float = 30.0
+    objective: float = 0.99  # prometheus: a sample is ok when its success ratio is at least this
+
+    def promql(self, expression: str, window_s: float | None = None) -> str:
+        """``expression`` with ``{window}`` replaced by a PromQL duration (``window_s`` or the target's)."""
+        ms = round((self.window_s if window_s is None else window_s) * 1000)
+        return expression.replace("{window}", f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms")
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,8 @@ class ControlSettings:
     report_dir: str | None = None
     max_samples: int = 20_000
     check_traffic: bool = True
+    load: LoadSpec | None = None  # Locust traffic for the whole method (squall.load)
+    tracing: TracingSettings = field(default_factory=TracingSettings)  # OpenTelemetry spans (squall.telemetry)
 
 
 def _number(where: str, key: str, value: Any, low: float, high: float | None = None) -> float:
@@ -87,7 +107,11 @@ def _sli(index: int, raw: Any) -> SliTarget:
     where = f"squall control sli[{index}]"
     if not isinstance(raw, Mapping):
         raise ExperimentInvalid(f"{where} is {type(raw).__name__} (expected a mapping with name and url)")
-    _unknown(where, raw, _SLI_KEYS)
+    if raw.get("source", "http") == "prometheus":
+        return _prometheus_sli(where, index, raw)
+    if raw.get("source", "http") != "http":
+        raise ExperimentInvalid(f'{where}: source "{raw.get("source")}" is not valid (expected http or prometheus)')
+    _unknown(where, raw, _SLI_KEYS | {"source"})
     url = raw.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ExperimentInvalid(f'{where}: url "{url}" is not an http(s) URL (expected e.g. "http://127.0.0.1:8080/health")')
@@ -114,6 +138,37 @@ def _sli(index: int, raw: Any) -> SliTarget:
         timeout_s=timeout,
         expect_status=expect,
         headers={str(k): str(v) for k, v in headers.items()},
+    )
+
+
+def _prometheus_sli(where: str, index: int, raw: Mapping[str, Any]) -> SliTarget:
+    """``{name, source: prometheus, url, success_ratio, latency_ms, window_s, objective, interval_s, timeout_s}``."""
+    _unknown(where, raw, _PROMETHEUS_SLI_KEYS)
+    url = raw.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ExperimentInvalid(f'{where}: url "{url}" is not an http(s) URL (expected the Prometheus server, '
+                                f'e.g. "http://127.0.0.1:9090")')
+    queries = {}
+    for key in ("success_ratio", "latency_ms"):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ExperimentInvalid(f"{where}: {key} {value!r} is not valid (expected a PromQL expression)")
+        queries[key] = value
+    if queries["success_ratio"] is None:
+        raise ExperimentInvalid(f"{where}: a prometheus SLI needs success_ratio (expected a PromQL expression giving "
+                                f"0..1, e.g. sum(rate(http_requests_total{{code!~\"5..\"}}[{{window}}])) / "
+                                f"sum(rate(http_requests_total[{{window}}])))")
+    interval = _number(where, "interval_s", raw.get("interval_s", 1.0), MIN_INTERVAL_S, 3600)
+    return SliTarget(
+        name=str(raw.get("name") or f"sli-{index}"),
+        url=url.rstrip("/"),
+        interval_s=interval,
+        timeout_s=_number(where, "timeout_s", raw.get("timeout_s", DEFAULT_TIMEOUT_S), 0.01, 60),
+        source="prometheus",
+        success_ratio=queries["success_ratio"],
+        latency_ms=queries["latency_ms"],
+        window_s=_number(where, "window_s", raw.get("window_s", 30.0), 0.001, 86400),
+        objective=_number(where, "objective", raw.get("objective", 0.99), 0.0, 1.0),
     )
 
 
@@ -183,4 +238,6 @@ def parse(arguments: Mapping[str, Any]) -> ControlSettings:
         report_dir=str(report_dir) if report_dir else None,
         max_samples=max_samples,
         check_traffic=bool(arguments.get("check_traffic", True)),
+        load=parse_load(arguments["load"]) if arguments.get("load") is not None else None,
+        tracing=parse_tracing(arguments.get("tracing")),
     )

@@ -1,0 +1,160 @@
+"""The control's side of the load: a loopback TCP port that Locust processes send their request samples to.
+
+Each line is ``[start, group, ok, latency_ms, status, name, pid]`` (or
+``{"dropped": n}``). Memory is bounded: at most ``max_samples`` raw samples
+are kept (for the statistics), and the per-second aggregates (requests,
+successes, up to ``PER_SECOND_KEEP`` latencies per second and group for its
+percentiles) are kept for every second of the run.
+"""
+
+import json
+import logging
+import socket
+import socketserver
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from squall.percentiles import nearest_rank
+
+logger = logging.getLogger("chaostoolkit.squall")
+
+PER_SECOND_KEEP = 2_000
+MAX_LINE = 4096
+
+
+@dataclass(frozen=True)
+class LoadSample:
+    """One request of the load."""
+
+    t: float  # when it started (unix seconds)
+    group: str
+    ok: bool
+    latency_ms: float
+    status: int | None
+    name: str
+    pid: int
+
+
+@dataclass
+class _Second:
+    n: int = 0
+    ok: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def _parse(line: bytes) -> LoadSample | int | None:
+    """A sample, a count of samples the sender dropped, or None for a line that is not one."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(value, dict):
+        dropped = value.get("dropped")
+        return dropped if isinstance(dropped, int) and dropped > 0 else None
+    if not isinstance(value, list) or len(value) != 7:
+        return None
+    t, group, ok, latency, status, name, pid = value
+    if not (isinstance(t, (int, float)) and isinstance(group, str) and ok in (0, 1)
+            and isinstance(latency, (int, float)) and latency >= 0 and isinstance(pid, int)):
+        return None
+    return LoadSample(float(t), group[:32], bool(ok), float(latency), status if isinstance(status, int) else None,
+                      str(name)[:200], pid)
+
+
+class Collector:
+    """Receives the load's samples on 127.0.0.1 (an ephemeral port) until closed."""
+
+    def __init__(self, max_samples: int) -> None:
+        self.max_samples = max_samples
+        self.samples: list[LoadSample] = []
+        self.dropped = 0  # samples lost: over max_samples, or dropped by a sender
+        self.bad_lines = 0
+        self.pids: set[int] = set()
+        self._seconds: dict[tuple[int, str], _Second] = {}
+        self._lock = threading.Lock()
+        collector = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                while True:
+                    line = self.rfile.readline(MAX_LINE)
+                    if not line:
+                        return
+                    collector.add(_parse(line.strip()))
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="squall-load-collector", daemon=True)
+
+    def start(self) -> None:
+        """Accept connections from now on."""
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop accepting (bounded); what was received stays readable."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(2.0)
+        self._server.server_close()
+
+    def add(self, item: LoadSample | int | None) -> None:
+        """Keep one parsed line."""
+        with self._lock:
+            if item is None:
+                self.bad_lines += 1
+                return
+            if isinstance(item, int):
+                self.dropped += item
+                return
+            self.pids.add(item.pid)
+            second = self._seconds.setdefault((int(item.t), item.group), _Second())
+            second.n += 1
+            second.ok += item.ok
+            if len(second.latencies) < PER_SECOND_KEEP:
+                second.latencies.append(item.latency_ms)
+            if len(self.samples) >= self.max_samples:
+                self.dropped += 1
+                return
+            self.samples.append(item)
+
+    def window(self, since: float, until: float, group: str | None = None) -> list[LoadSample]:
+        """The samples that started in [since, until] (optionally of one group), oldest first."""
+        with self._lock:
+            found = [s for s in self.samples if since <= s.t <= until and (group is None or s.group == group)]
+        found.sort(key=lambda s: s.t)
+        return found
+
+    def count(self) -> int:
+        """How many samples arrived (kept or not)."""
+        with self._lock:
+            return sum(s.n for s in self._seconds.values())
+
+    def first_sample_at(self) -> float | None:
+        """When the earliest request received started."""
+        with self._lock:
+            return min((s.t for s in self.samples), default=None)
+
+    def seconds(self) -> list[list[Any]]:
+        """Per second and group: ``[second, group, requests, successes, p50_ms, p95_ms, p99_ms]``."""
+        with self._lock:
+            items = sorted(self._seconds.items())
+            return [[sec, group, s.n, s.ok, *(_q(s.latencies, q) for q in (50, 95, 99))] for (sec, group), s in items]
+
+
+def _q(values: Iterable[float], q: float) -> float | None:
+    value = nearest_rank(sorted(values), q)
+    return round(value, 3) if value is not None else None
+
+
+def free_port() -> int:
+    """An ephemeral TCP port on 127.0.0.1 that was free a moment ago (for Locust's master)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,208 @@
+"""Verifiers under load: the experiment group against the control group, and retries per client request.
+
+Both read the load that the ``squall.control`` control runs in this process
+(``squall.load.registry``) over the fault window: from when this run's first
+fault still in place was applied until now (``since_s`` overrides it: the last
+`since_s` seconds). "No load running" is an **inconclusive** result, not an
+error: the experiment may run without its control (``chaos run`` with
+``--no-control``-style settings) and must then not pass on no evidence.
+
+The comparison design is named in the evidence:
+
+- ``groups`` (the strong one): the experiment group (``squall.group=experiment``
+  in ``baggage``) and the control group ran at the same time through the same
+  proxy; only the experiment group's requests were faulted;
+- ``before-during`` (weaker): the service does not forward ``baggage`` (the
+  proxy saw the load's dependency calls without a ``squall.group`` member), so
+  the fault could not be aimed at a group: the requests before the fault are
+  compared with the requests during it, and anything else that changed in
+  between is confounded with the fault.
+"""
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from squall import config
+from squall.activity import activity
+from squall.errors import ExperimentInvalid, SquallError
+from squall.ledger import Ledger
+from squall.load import CONTROL, EXPERIMENT, registry
+from squall.load.collector import LoadSample
+from squall.load.groups import group_of
+from squall.probes.proxy import fetch_stats
+from squall.verify._common import result
+
+__all__ = ["no_regression", "retry_amplification"]
+
+#: the embedded proxy keeps this many request events per proxy (squall.proxy.stats.EVENT_RING)
+EVENT_RING = 10_000
+WEAKER = ("before-during comparison: the service does not forward the squall.group baggage member, so the fault "
+          "could not be aimed at the experiment group; requests before the fault are compared with requests during "
+          "it (a weaker design: anything else that changed meanwhile is confounded with the fault)")
+
+
+def _window(configuration: Mapping[str, Any] | None, since_s: float | None) -> tuple[float, float, str | None] | str:
+    """(start, end, proxy of the fault) of the fault window, or why there is none."""
+    now = time.time()
+    if since_s is not None:
+        if isinstance(since_s, bool) or not isinstance(since_s, (int, float)) or not 0 < since_s <= 3600:
+            raise ExperimentInvalid(f"since_s={since_s!r} (expected a number of seconds above 0, at most 3600)")
+        return now - float(since_s), now, None
+    entries = Ledger(config.ledger_path(configuration)).entries(config.run_id())
+    if not entries:
+        return "no fault of this run is in the fault ledger (inject one before this verifier, or pass since_s)"
+    open_ = [e for e in entries if e.is_open]
+    if open_:
+        first = min(open_, key=lambda e: e.applied_at)
+        return first.applied_at, now, first.target.get("proxy")
+    last = max(entries, key=lambda e: e.applied_at)
+    return last.applied_at, last.struck_at or now, last.target.get("proxy")
+
+
+def _proxy_events(proxy: str | None, start: float, configuration: Mapping[str, Any] | None) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """The proxy's HTTP events since `start` (None when they cannot be read, with why)."""
+    if not proxy:
+        return None, "no proxy named (pass proxy=...)"
+    try:
+        stats = fetch_stats(config.toxiproxy_url(configuration), proxy, since=start)
+    except SquallError as exc:
+        return None, f"the proxy's stats could not be read ({exc})"
+    events = stats.get("http", {}).get("events") or []
+    return [e for e in events if isinstance(e, dict)], None
+
+
+def _marker_forwarded(events: list[dict[str, Any]] | None) -> bool | None:
+    """True when the dependency's requests carry the experiment marker, False when they arrive without it, None if unknown."""
+    if not events:
+        return None
+    return any(group_of(e.get("baggage") or {}) == EXPERIMENT for e in events)
+
+
+def _sample(samples: Sequence[LoadSample]) -> Any:
+    from squall.statistics import Sample
+
+    return Sample(ok=[s.ok for s in samples], latency_ms=[s.latency_ms for s in samples])
+
+
+@activity(role="verify")
+def no_regression(
+    max_drop: float = 0.01,
+    max_increase_ms: float | None = 50.0,
+    confidence: float = 0.95,
+    quantiles: list | None = None,
+    since_s: float | None = None,
+    proxy: str | None = None,
+    seed: int = 0,
+    configuration: dict | None = None,
+) -> dict:
+    """Check that the experiment group did no worse than the control group while the fault was in place.
+
+    A non-inferiority test (squall.statistics.compare) over the requests of
+    the load the squall control runs: the success ratio may drop at most
+    `max_drop` (0.01 = one point) and each of p95/p99 (`quantiles`) may grow
+    at most `max_increase_ms`, at `confidence`. Inconclusive when the
+    intervals are too wide (the evidence says about how many requests per
+    group would settle it), when no load runs, or when a group is empty.
+    `proxy` (default: the fault's proxy) is read to check that the service
+    forwards the group marker; if it does not, squall compares before/during.
+    """
+    qs = tuple(quantiles) if quantiles is not None else (0.95, 0.99)
+    load = registry.current()
+    if load is None:
+        return result("no_regression", "inconclusive", "no load is running in this process (add a `load` section to "
+                      "the squall control's arguments)", {"design": None})
+    window = _window(configuration, since_s)
+    if isinstance(window, str):
+        return result("no_regression", "inconclusive", window, {"design": None})
+    start, end, fault_proxy = window
+    events, why = _proxy_events(proxy or fault_proxy, start, configuration)
+    forwarded = _marker_forwarded(events)
+    evidence: dict[str, Any] = {"window": [round(start, 3), round(end, 3)], "proxy": proxy or fault_proxy}
+    if forwarded is False:
+        length = end - start
+        control = load.samples(start - length, start - 1e-6)
+        experiment = load.samples(start, end)
+        evidence["design"] = "before-during"
+        evidence["design_note"] = WEAKER
+    else:
+        control = load.samples(start, end, CONTROL)
+        experiment = load.samples(start, end, EXPERIMENT)
+        evidence["design"] = "groups"
+        if forwarded is None:
+            evidence["design_note"] = ("the group marker's forwarding could not be checked: "
+                                       + (why or "the proxy saw no request in the window"))
+    from squall.statistics import compare
+
+    try:
+        comparison = compare(_sample(control), _sample(experiment), max_drop=max_drop, max_increase_ms=max_increase_ms,
+                             quantiles=qs, confidence=confidence, seed=seed)
+    except ValueError as exc:
+        raise ExperimentInvalid(f"no_regression: {exc}") from exc
+    evidence.update(comparison.to_json())
+    summary = comparison.sentence
+    if forwarded is False:
+        summary = f"{summary} (before/during comparison: the service does not forward the group marker)"
+    if comparison.verdict == "inconclusive" and comparison.needed_per_group:
+        summary = f"{summary}; about {comparison.needed_per_group} requests per group would settle it"
+    return result("no_regression", comparison.verdict, summary, evidence)  # type: ignore[arg-type]
+
+
+@activity(role="verify")
+def retry_amplification(
+    proxy: str,
+    max_ratio: float = 1.5,
+    since_s: float | None = None,
+    configuration: dict | None = None,
+) -> dict:
+    """Check that the service sends at most `max_ratio` dependency attempts per client request while the dependency fails.
+
+    Counts the requests the embedded proxy `proxy` saw (its stats) against the
+    load's requests over the fault window. With the group marker forwarded,
+    only the experiment group's attempts and requests are counted (and the
+    control group's ratio is shown beside it); otherwise every request through
+    the proxy against every load request.
+    """
+    if isinstance(max_ratio, bool) or not isinstance(max_ratio, (int, float)) or not 1 <= max_ratio <= 1000:
+        raise ExperimentInvalid(f"max_ratio={max_ratio!r} (expected a number from 1 to 1000)")
+    if not isinstance(proxy, str) or not proxy:
+        raise ExperimentInvalid(f"proxy={proxy!r} (expected the name of a proxy)")
+    load = registry.current()
+    if load is None:
+        return result("retry_amplification", "inconclusive", "no load is running in this process (add a `load` "
+                      "section to the squall control's arguments)", {"max_ratio": max_ratio})
+    window = _window(configuration, since_s)
+    if isinstance(window, str):
+        return result("retry_amplification", "inconclusive", window, {"max_ratio": max_ratio})
+    start, end = window[0], window[1]
+    events, why = _proxy_events(proxy, start, configuration)
+    if events is None:
+        raise ExperimentInvalid(f"retry_amplification: {why}")
+    events = [e for e in events if isinstance(e.get("ts"), (int, float)) and start <= e["ts"] <= end]
+    evidence: dict[str, Any] = {"proxy": proxy, "max_ratio": max_ratio, "window": [round(start, 3), round(end, 3)]}
+    if len(events) >= EVENT_RING - 1:
+        return result("retry_amplification", "inconclusive", f"the proxy's event ring ({EVENT_RING:,} requests) "
+                      "overflowed in the window: pass a shorter since_s", evidence)
+    forwarded = _marker_forwarded(events)
+    if forwarded:
+        attempts = sum(1 for e in events if group_of(e.get("baggage") or {}) == EXPERIMENT)
+        requests = len(load.samples(start, end, EXPERIMENT))
+        control_attempts = sum(1 for e in events if group_of(e.get("baggage") or {}) == CONTROL)
+        control_requests = len(load.samples(start, end, CONTROL))
+        evidence["design"] = "experiment group"
+        evidence["control_group"] = {
+            "attempts": control_attempts, "client_requests": control_requests,
+            "ratio": round(control_attempts / control_requests, 3) if control_requests else None}
+    else:
+        attempts, requests = len(events), len(load.samples(start, end))
+        evidence["design"] = "all traffic (the group marker is not forwarded: every request through the proxy counts)"
+    evidence.update(attempts=attempts, client_requests=requests)
+    if requests == 0:
+        return result("retry_amplification", "inconclusive", "the load sent no request in the fault window", evidence)
+    ratio = attempts / requests
+    evidence["ratio"] = round(ratio, 3)
+    if ratio > max_ratio:
+        return result("retry_amplification", False, f"{ratio:.2f} dependency attempts per client request "
+                      f"({attempts} for {requests}) > budget {max_ratio:g}", evidence)
+    return result("retry_amplification", True, f"{ratio:.2f} dependency attempts per client request "
+                  f"({attempts} for {requests}) within budget {max_ratio:g}", evidence)
