@@ -21,6 +21,7 @@ Also served: ``/metrics`` (Prometheus text) and ``/healthz``.
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from collections import deque
@@ -41,6 +42,7 @@ from squall.demo.client import (
 )
 from squall.demo.metrics import CONTENT_TYPE, Metrics
 from squall.demo.resilience import BreakerState, CircuitBreaker, Mechanisms
+from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER, parse_traceparent
 
 FALLBACK_HEADER = "X-Fallback"
 PRICE = 9.99
@@ -131,14 +133,33 @@ async def _checkout(request: web.Request) -> web.Response:
     return response
 
 
+def _propagated(request: web.Request) -> dict[str, str]:
+    """The headers checkout forwards to its dependencies, as an OpenTelemetry-instrumented service would.
+
+    X-Chaos-Run-Id as is; ``traceparent`` with the same trace id and a span id
+    of checkout's own (the dependency call is a child span); ``baggage`` as is
+    (so an experiment group marker reaches the dependencies' proxies).
+    """
+    headers: dict[str, str] = {}
+    run_id = request.headers.get(RUN_ID_HEADER)
+    if run_id:
+        headers[RUN_ID_HEADER] = run_id
+    parent = parse_traceparent(request.headers.get(TRACEPARENT_HEADER, ""))
+    if parent is not None:
+        headers[TRACEPARENT_HEADER] = f"00-{parent[0]}-{os.urandom(8).hex()}-01"
+    baggage = request.headers.get(BAGGAGE_HEADER)
+    if baggage:
+        headers[BAGGAGE_HEADER] = baggage
+    return headers
+
+
 async def _handle_checkout(state: _State, request: web.Request) -> web.Response:
     sku = request.query.get("sku", "widget")
     try:
         qty = int(request.query.get("qty", "1"))
     except ValueError:
         return _error(400, f'qty must be a whole number, got "{request.query["qty"]}"')
-    run_id = request.headers.get(RUN_ID_HEADER)
-    headers = {RUN_ID_HEADER: run_id} if run_id else {}
+    headers = _propagated(request)
     fallbacks: list[str] = []
     mechanisms = state.config.mechanisms
 
