@@ -12,12 +12,24 @@ dependencies (only ``squall.config``): the proxy imports this module too.
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Protocol
 from urllib.parse import quote, unquote
 
 from squall import config
 
-__all__ = ["BAGGAGE_HEADER", "TRACEPARENT_HEADER", "new_trace_id", "parse_baggage", "parse_traceparent", "trace_headers"]
+__all__ = [
+    "BAGGAGE_HEADER",
+    "TRACEPARENT_HEADER",
+    "RequestSpan",
+    "new_trace_id",
+    "parse_baggage",
+    "parse_traceparent",
+    "set_request_tracer",
+    "trace_headers",
+    "traced_request",
+    "tracing_active",
+]
 
 TRACEPARENT_HEADER = "traceparent"
 BAGGAGE_HEADER = "baggage"
@@ -63,6 +75,55 @@ def trace_headers(run_tag: str, baggage: Mapping[str, str] | None = None) -> dic
         BAGGAGE_HEADER: ",".join(items),
         config.RUN_ID_HEADER: run_tag,
     }
+
+
+class RequestSpan(Protocol):
+    """The span of one request squall sends (``squall.telemetry.tracing``); ended with what came back."""
+
+    def end(self, status: int | None, error: str | None) -> None:
+        """Close the span: the HTTP status, or the transport error's kind."""
+
+
+#: (run tag, method, url) -> (traceparent, span); None when the request is not traced
+RequestTracer = Callable[[str, str, str], "tuple[str, RequestSpan] | None"]
+
+#: set by squall.telemetry.tracing while a traced run is on; None (the default) costs one comparison
+_request_tracer: RequestTracer | None = None
+
+
+def set_request_tracer(tracer: RequestTracer | None) -> None:
+    """Install (or with None remove) the tracer that gives each request its span."""
+    global _request_tracer
+    _request_tracer = tracer
+
+
+def tracing_active() -> bool:
+    """True while a request tracer is installed (a run with OpenTelemetry tracing on)."""
+    return _request_tracer is not None
+
+
+def traced_request(
+    run_tag: str, method: str, url: str, baggage: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], RequestSpan | None]:
+    """Headers for one request and, with tracing on, its span (end it with the outcome).
+
+    With tracing off this is ``trace_headers`` (a fresh trace id per request) and no
+    span. With tracing on, the traceparent names the request's exported span
+    ``squall.request``: still a fresh trace id per request (verifiers tell their
+    requests apart by trace id), linked to the span that sent it.
+    """
+    headers = trace_headers(run_tag, baggage)
+    tracer = _request_tracer
+    if tracer is None:
+        return headers, None
+    try:
+        made = tracer(run_tag, method, url)
+    except Exception:  # tracing never costs a request
+        made = None
+    if made is None:
+        return headers, None
+    headers[TRACEPARENT_HEADER] = made[0]
+    return headers, made[1]
 
 
 def parse_traceparent(value: str) -> tuple[str, str] | None:

@@ -20,6 +20,9 @@ def _isolated_squall_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("SQUALL_LEDGER", str(tmp_path / "ledger.jsonl"))
     monkeypatch.delenv("SQUALL_RUN_ID", raising=False)
     monkeypatch.delenv("TOXIPROXY_URL", raising=False)
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "SQUALL_TRACEPARENT",
+                 "SQUALL_TRACE_URL_TEMPLATE"):  # a developer's own collector never receives the tests' runs
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
     os.environ.pop("GITHUB_STEP_SUMMARY", None)
     yield

@@ -4,7 +4,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ class SecretMask:
     Secrets: every value Chaos Toolkit loaded from the ``secrets`` section, every
     value declared there (an env entry's ``default`` included, used or not), and
     the value used and the declared default of each secret-looking configuration
-    entry (``masking.is_secret_entry``). In URLs: the ``user:password@`` part and
+    entry (``masking.is_secret_entry``), and any `extra` value (the tracing exporter's
+    header values). In URLs: the ``user:password@`` part and
     the value of credential query parameters (``config.CREDENTIAL_QUERY_PARAMS``).
     """
 
@@ -36,6 +37,7 @@ class SecretMask:
         secrets: Mapping[str, Any] | None,
         configuration: Mapping[str, Any] | None = None,
         experiment: Mapping[str, Any] | None = None,
+        extra: Iterable[str] = (),
     ) -> None:
         from squall.reporting.masking import is_secret_entry
 
@@ -58,6 +60,7 @@ class SecretMask:
         for key in self.secret_config:  # text only: a "token_ttl_s: 3600" must not mask every 3600 in the journal
             self._collect(used.get(key), values, text_only=True)
             self._collect(declared.get(key), values, declared=True, text_only=True)
+        values.update(str(v) for v in extra)  # e.g. the tracing exporter's header values (tokens)
         literal = sorted((v for v in values if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
         # ... and the userinfo of any URL (a toxiproxy_url with credentials), declared a secret or not
         self._re = re.compile("|".join([*map(re.escape, literal), URL_USERINFO.pattern]))

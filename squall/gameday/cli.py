@@ -106,7 +106,8 @@ def gate(files: tuple[Path, ...], min_score: float | None, junit_path: Path | No
         quiet = True  # nothing printed it yet
     else:
         target: Path | Suite = files[0] if suites else suite_from_experiments(files, reports_dir=report_dir)
-        result = run_suite(target, report_dir=report_dir, progress=not quiet, console=_console(), min_score=min_score)
+        result = run_suite(target, report_dir=report_dir, progress=not quiet, console=_console(), min_score=min_score,
+                           kind="gate")
     if junit_path is not None and result.junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.junit_path, junit_path)

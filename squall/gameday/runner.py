@@ -38,6 +38,7 @@ from squall.outcome import Verdict, from_journal, shown, suite_score
 from squall.outcome import score as run_score
 from squall.outcome.reader import read_journal_file
 from squall.reporting.formatting import duration as duration_text
+from squall.telemetry.tracing_suite import mechanisms, start_suite
 
 log = logging.getLogger("squall.gameday")
 
@@ -98,8 +99,13 @@ def run_suite(
     console: Console | None = None,
     min_score: float | None = None,
     stopper: Stopper | None = None,
+    kind: str = "gameday",
 ) -> GameDayResult:
-    """Run every experiment of a suite and return the combined, scored result (never raises for a bad suite)."""
+    """Run every experiment of a suite and return the combined, scored result (never raises for a bad suite).
+
+    With tracing on (OTEL_EXPORTER_OTLP_*ENDPOINT), a span ``squall.<kind>`` (gameday or gate) carries each
+    experiment's verdict, score and per-mechanism outcome (``squall.telemetry.tracing_suite``).
+    """
     from squall.gameday import publish
 
     console = console or Console(stderr=True, soft_wrap=True)
@@ -131,6 +137,7 @@ def run_suite(
     results: list[ExperimentResult] = []
     left_behind = 0  # faults that could not be removed
     say(f"[bold]game day[/] {suite.name}: {len(suite.experiments)} experiment(s) -> {run_dir}", highlight=False)
+    traced = start_suite(suite.name, kind, started, {**os.environ, **(env or {})})
     try:
         for i, exp in enumerate(suite.experiments):
             if stopper.event.is_set():
@@ -144,8 +151,12 @@ def run_suite(
             say(f"▶ {exp.name} ({exp.path.name})", highlight=False)
             # a spinner on a terminal; CI logs get only the result lines
             spinner = console.status(f"running {exp.name}…") if progress and console.is_terminal else nullcontext()
+            begun = time.time()
+            child_env = {**(env or {}), **(traced.begin(exp.name, begun) if traced else {})}
             with spinner:
-                res = _run_one(exp, run_dir, env, stopper)
+                res = _run_one(exp, run_dir, child_env, stopper)
+            if traced:
+                traced.end(exp.name, res.run_id, res.verdict.value, res.score, mechanisms(res.checks), time.time())
             results.append(res)
             left_behind += _remove_leftovers(res, say)
             score = shown(res.score)
@@ -169,6 +180,8 @@ def run_suite(
         exit_code=exit_code, verdict=verdict, score=total, reasons=reasons, experiments=results,
         min_score=min_score if min_score is not None else suite.min_score, interrupted=stopper.signum,
     )
+    if traced:
+        traced.finish(str(verdict), total, int(exit_code), reasons)
     publish.finish(result, suite, base, say)
     return result
 

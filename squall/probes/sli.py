@@ -31,7 +31,7 @@ from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
 from squall.percentiles import nearest_rank
-from squall.tracecontext import trace_headers
+from squall.tracecontext import TRACEPARENT_HEADER, trace_headers, traced_request
 
 __all__ = ["meets_slo", "sample", "slo_report"]
 
@@ -97,7 +97,11 @@ def probe_once(
     given = dict(headers or {})
     tag = next((v for k, v in given.items() if k.lower() == config.RUN_ID_HEADER.lower()), config.run_id())
     names = {k.lower() for k in given}
-    merged = {k: v for k, v in trace_headers(tag).items() if k.lower() not in names}
+    if TRACEPARENT_HEADER in names:  # the caller's own trace context: no span of ours
+        traced, span = trace_headers(tag), None
+    else:  # with tracing on, the request's span (linked to the sampler's or verifier's)
+        traced, span = traced_request(tag, method, url)
+    merged = {k: v for k, v in traced.items() if k.lower() not in names}
     merged.update(given)
     t = time.time()
     start = time.perf_counter()
@@ -105,8 +109,13 @@ def probe_once(
         response = client.request(method, url, headers=merged, timeout=timeout_s)
     except httpx.HTTPError as exc:
         latency = (time.perf_counter() - start) * 1000.0
-        return Sample(t, False, None, round(latency, 3), classify_error(exc))
+        error = classify_error(exc)
+        if span is not None:
+            span.end(None, error)
+        return Sample(t, False, None, round(latency, 3), error)
     latency = (time.perf_counter() - start) * 1000.0
+    if span is not None:
+        span.end(response.status_code, None)
     return Sample(t, status_ok(response.status_code, expect_status), response.status_code, round(latency, 3), None)
 
 

@@ -130,6 +130,8 @@ class Report:
     stop_conditions: list[str] = field(default_factory=list)
     objectives: list[Objective] = field(default_factory=list)
     fragile: bool = False  # a `squall demo --fragile` run: the service's resilience mechanisms were switched off
+    trace_id: str = ""  # the run's OpenTelemetry trace (tracing on)
+    trace_url: str = ""  # ... in the team's trace viewer (trace_url_template)
     stop_events: list[StopEvent] = field(default_factory=list)
     cleanup: list[CleanupItem] = field(default_factory=list)
     phases: list[Phase] = field(default_factory=list)

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from squall.errors import ExperimentInvalid
+from squall.tracecontext import tracing_active
 
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -38,6 +39,8 @@ def failed_attempt(e: Mapping[str, Any]) -> bool:
 def event_brief(e: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a proxy event worth keeping as evidence."""
     out = {k: e.get(k) for k in ("ts", "status", "duration_ms", "injected", "error")}
+    if e.get("trace_id") and tracing_active():  # an exported trace: the report links it (trace_url_template)
+        out["trace_id"] = e.get("trace_id")
     if e.get("source") == "conn":
         out["connection_only"] = True  # reset/refused before any request head arrived
     return out

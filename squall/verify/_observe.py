@@ -55,7 +55,7 @@ from squall.errors import ExperimentInvalid, SquallError
 from squall.probes.proxy import fetch_stats
 from squall.probes.sli import Sample, classify_error, make_client, status_ok
 from squall.toxiproxy_client import ToxiproxyClient
-from squall.tracecontext import parse_traceparent, trace_headers
+from squall.tracecontext import RequestSpan, parse_traceparent, traced_request
 from squall.verify._common import event_brief
 
 # No __all__: the helpers here are imported by name; an activity module's __all__ lists activities only.
@@ -163,12 +163,12 @@ class Observer:
             time.sleep(0.05)
         return round(time.monotonic() - begin, 3)
 
-    def _next(self) -> tuple[str, dict[str, str], str]:
+    def _next(self) -> tuple[str, dict[str, str], str, RequestSpan | None]:
         self._n += 1
         tag = f"{self.prefix}-{self._n}"
-        traced = trace_headers(tag)
+        traced, span = traced_request(tag, "GET", self.url)  # with tracing on, a span linked to the verifier's
         parsed = parse_traceparent(traced["traceparent"])
-        return tag, {**self.headers, **traced}, parsed[0] if parsed else ""
+        return tag, {**self.headers, **traced}, parsed[0] if parsed else "", span
 
     def call(self, timeout_s: float) -> Call:
         """Send one traced, tagged request to the service and remember it."""
@@ -200,7 +200,7 @@ class Observer:
         return c, response
 
     def _send(self, timeout_s: float) -> tuple[Call, httpx.Response | None]:
-        tag, headers, trace_id = self._next()
+        tag, headers, trace_id, span = self._next()
         start = time.time()
         t0 = time.perf_counter()
         try:
@@ -211,6 +211,8 @@ class Observer:
         if response is not None:
             ok = status_ok(response.status_code, self.expect_status)
             s = Sample(start, ok, response.status_code, round((time.perf_counter() - t0) * 1000, 3), None)
+        if span is not None:
+            span.end(s.status, s.error)
         c = Call(tag, start, time.time(), s, trace_id)
         self.calls.append(c)
         return c, response

@@ -23,6 +23,7 @@ from squall.reporting.model.checks import checks_of
 from squall.reporting.model.kills import kill_windows
 from squall.reporting.model.objectives import sampler_timeouts, slo_objectives, stop_objectives
 from squall.reporting.model.reading import as_dict, as_list, bounded, extension, num, slug, ts
+from squall.reporting.model.traces import link_traces, run_trace
 from squall.reporting.records import (
     CheckKind,
     CleanupItem,
@@ -207,6 +208,8 @@ def _build(journal: Any, extra_patterns: Iterable[str]) -> Report:
     report.objectives = [replace(o, label=masker.text(o.label))
                          for o in [*slo_objectives(journal), *stop_objectives(ext)]]
     report.fragile = ext.get("fragile") is True
+    report.trace_id, report.trace_url, template = run_trace(ext)  # tracing on: the run's trace, viewer links
+    report.checks = link_traces(report.checks, template)
     if not ext:
         notes.append("This journal has no squall control data: no SLI timeline, fault windows or "
                      "cleanup record. Add the squall.control control to the experiment to record them.")
