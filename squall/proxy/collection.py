@@ -20,6 +20,7 @@ from squall.proxy.errors import (
 from squall.proxy.jsonbody import json_type
 from squall.proxy.proxy import Proxy
 from squall.proxy.spec import ToxicSpec, build_attributes, check_toxicity, toxic_class
+from squall.proxy.toxics import HttpToxic
 
 MAX_NAME = 256
 
@@ -216,6 +217,8 @@ class ProxyCollection:
             toxic=cls(attrs),
         )
         proxy.add_toxic(spec)
+        if isinstance(spec.toxic, HttpToxic):
+            proxy.stats.toxic(spec)  # counted from zero from now on: /stats lists it before any request
         return spec
 
     def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> ToxicSpec:
@@ -235,6 +238,8 @@ class ProxyCollection:
             version=old.version + 1,
         )
         proxy.replace_toxic(old, new)
+        if isinstance(new.toxic, HttpToxic):
+            proxy.stats.toxic(new)  # the same counts if the scope is unchanged, else new ones
         return new
 
     def remove_toxic(self, proxy_name: str, toxic_name: str) -> None:

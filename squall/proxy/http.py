@@ -1,28 +1,42 @@
-"""HTTP/1.x awareness for one connection (httptools): request/response stats and the http_error toxic.
+"""HTTP/1.x awareness for one connection (httptools): request/response stats and the HTTP toxics.
 
-Requests are forwarded as the raw bytes that arrived, except while an
-``http_error`` toxic acts on the connection: then each request is re-emitted
-from the parser's pieces (head as received, body re-chunked if it was chunked)
-or answered by the proxy itself, so the decision is per request even on a
-keep-alive connection. A request head split over several reads is held until
-it is complete, so a toxic added while it arrives still applies to it.
-Responses are only observed, never changed.
+Requests are forwarded as the raw bytes that arrived, except while an HTTP
+toxic (``http_error``, ``http_latency``) acts on the connection: then each
+request is checked against every such toxic's scope (``squall.proxy.scope``)
+and re-emitted from the parser's pieces (head as received, body re-chunked if
+it was chunked), answered by the proxy itself, or held for a delay, so the
+decision is per request even on a keep-alive connection. A request head split
+over several reads is held until it is complete, so a toxic added while it
+arrives still applies to it.
+
+Order is kept for pipelined requests: held bytes leave as ``Chunk``s with a
+``hold`` through the connection's queue (``link.Pipe``), so later requests wait
+behind a delayed one; an injected answer waits until the responses to the
+requests before it have reached the client, and requests after it are not
+forwarded before it is written. Responses are only observed, never changed.
 """
 
+import asyncio
+import functools
 import re
 from collections import deque
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from time import monotonic
 from typing import TYPE_CHECKING
 
 import httptools
 
 from squall.config import RUN_ID_HEADER
 from squall.proxy.stats import HttpEvent
-from squall.proxy.toxics import HttpError
-from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER
+from squall.proxy.toxics import Chunk, HttpError, HttpLatency, HttpToxic
+from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER, parse_baggage
 
 if TYPE_CHECKING:
     from squall.proxy.connection import Connection
+    from squall.proxy.context import ToxicContext
+
+Hold = Callable[[], Awaitable[object]]
 
 _REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|CONNECT) \S")
 _RUN_ID = RUN_ID_HEADER.lower().encode()
@@ -37,8 +51,37 @@ def looks_like_http(first: bytes) -> bool:
     return _REQUEST_LINE.match(first[:16]) is not None
 
 
+class _Answer:
+    """An injected answer waiting for the responses ahead of it; ``written`` resolves once it is sent."""
+
+    __slots__ = ("close", "payload", "written")
+
+    def __init__(self, payload: bytes, close: bool, written: "asyncio.Future[None]") -> None:
+        self.payload, self.close, self.written = payload, close, written
+
+
+async def _await_written(fut: "asyncio.Future[None]") -> None:
+    if not fut.done():
+        await fut
+
+
+def _in_turn(first: Hold, then: Hold) -> Hold:
+    async def both() -> None:
+        await first()
+        await then()
+    return both
+
+
+def _header(headers: list[tuple[bytes, bytes]], lname: str) -> str | None:
+    """The values of one header (lowercase name), joined by commas as HTTP allows; None if absent."""
+    name = lname.encode("latin-1")
+    values = [v.decode("latin-1") for n, v in headers if n.lower() == name]
+    return ",".join(values) if values else None
+
+
 class _Request:
-    __slots__ = ("answer", "baggage", "chunked", "event", "headers", "method", "run_id", "traceparent", "url")
+    __slots__ = ("answer", "baggage", "chunked", "delayed", "event", "headers", "method", "run_id", "traceparent",
+                 "url")
 
     def __init__(self) -> None:
         self.url = b""
@@ -49,6 +92,7 @@ class _Request:
         self.chunked = False
         self.event: HttpEvent | None = None
         self.answer: HttpError | None = None
+        self.delayed = False
         self.method = ""
 
 
@@ -70,6 +114,36 @@ class HttpObserver:
         self.completed = 0  # requests completed in the current read
         self.feeding = b""  # the read being parsed
         self.reset_response_parser = False
+        self.order: deque[_Answer | None] = deque()  # responses the client is owed, in order (None: the upstream's)
+        self.responding = False  # a final response from the upstream is passing (until its message completes)
+        self.waiting: asyncio.Future[None] | None = None  # the last injected answer not written yet
+        self.hold: Hold | None = None  # what the bytes collected in ``out`` must wait for
+        self.segments: list[Chunk] = []  # held pieces of this read, in order (link.Pipe queues them)
+
+    def http_toxics(self) -> list[tuple["ToxicContext", HttpToxic]]:
+        """The HTTP toxics acting on this connection (either stream), in the order they were added."""
+        conn = self.conn
+        return [(ctx, ctx.spec.toxic) for pipe in (conn.up, conn.down) for ctx in pipe.contexts.values()
+                if ctx.active and ctx.current and isinstance(ctx.spec.toxic, HttpToxic)]
+
+    def _acting(self) -> bool:
+        conn = self.conn
+        return any(ctx.active and ctx.current and isinstance(ctx.spec.toxic, HttpToxic)
+                   for pipe in (conn.up, conn.down) for ctx in pipe.contexts.values())
+
+    def take_segments(self) -> list[Chunk]:
+        """The held pieces of the last read (``request_bytes`` returned b"" for them)."""
+        out, self.segments = self.segments, []
+        return out
+
+    def _cut(self, then: Hold | None) -> None:
+        """End the piece being collected (kept with its hold); the next one waits for ``then``."""
+        if self.out:
+            self.segments.append(Chunk(b"".join(self.out), monotonic(), self.hold))
+            self.out = []
+        elif self.hold is not None and then is not None:
+            then = _in_turn(self.hold, then)  # nothing between them: the next piece waits for both
+        self.hold = then
 
     # -- requests (client -> upstream) ----------------------------------------
     def request_bytes(self, data: bytes) -> bytes:
@@ -78,7 +152,9 @@ class HttpObserver:
             return data
         at_start = self.current is None or self.held is not None  # a request's first byte is in data
         if self.current is None:  # between requests: choose raw or per-request mode
-            self.rewrite = self.conn.http_error() is not None
+            self.rewrite = self._acting() or self.waiting is not None
+        waiting = self.waiting
+        self.hold = functools.partial(_await_written, waiting) if self.rewrite and waiting is not None else None
         self.completed = 0
         self.feeding = data
         try:
@@ -87,12 +163,16 @@ class HttpObserver:
             self.req_parser = None  # CONNECT / Upgrade: the rest is not HTTP/1.x
         except httptools.HttpParserError:
             self.req_parser = None  # not HTTP after all: stop parsing, forward the bytes as they came
-            self.out = []
+            self.out, self.segments, self.hold = [], [], None
+            self._flush_answers(everything=True)
             held, self.held = self.held, None
             return data if held is None else held + data
         self.feeding = b""
         if self.rewrite:
             self.held = None  # (re-emitted from the parser's pieces if it was held)
+            if self.segments or self.hold is not None:
+                self._cut(None)
+                return b""  # all of it leaves through the queue, in order (take_segments)
             out, self.out = b"".join(self.out), []
             return out
         if self.held is not None:
@@ -140,19 +220,70 @@ class HttpObserver:
         req.event = self.stats.request(self.conn.id, req.method, path, req.run_id, req.traceparent, req.baggage)
         if self.conn.record is not None:
             self.conn.record.requests += 1
-        if not self.rewrite and self.held is not None and self.conn.http_error() is not None:
+        if not self.rewrite and self.held is not None and self._acting():
             self.rewrite = True  # a toxic came while this head was arriving: it applies to this request
             req.headers = _headers_of(self.held + self.feeding)  # (rare: read them again from the raw head)
-        toxic = self.conn.http_error() if self.rewrite else None
-        if toxic is not None and toxic.should_answer():
-            req.answer = toxic
+        delay: Hold | None = self._decide(req, req.event, path) if self.rewrite else None
+        if req.answer is not None:
             return
         self.pending.append(req.event)
+        if self.resp_parser is not None:
+            self.order.append(None)
         if self.rewrite:
+            if delay is not None:
+                req.delayed = True
+                self._cut(delay)  # this request's bytes wait for the delay (and what is before them)
             version = self.req_parser.get_http_version()
             head = [req.method.encode() + b" " + req.url + b" HTTP/" + version.encode() + b"\r\n"]
             head += [n + b": " + v + b"\r\n" for n, v in req.headers]
             self.out.append(b"".join(head) + b"\r\n")
+
+    def _decide(self, req: _Request, event: HttpEvent, path: str) -> Hold | None:
+        """Check the request against each HTTP toxic's scope; answer it, or return the hold that delays it."""
+        toxics = self.http_toxics()
+        if not toxics:
+            return None
+        baggage: dict[str, str] | None = None
+        hits = []
+        for ctx, toxic in toxics:
+            scope = toxic.scope
+            header = None
+            if scope.header_name:
+                header = _header(req.headers, scope.header_name)
+                if header is not None:
+                    event.headers = {**(event.headers or {}), scope.header_name: header[:256]}
+            if scope.baggage_key and baggage is None:
+                baggage = parse_baggage(req.baggage.decode("latin-1")) if req.baggage is not None else {}
+            counts = self.stats.toxic(ctx.spec)
+            counts.last = event.ts
+            if scope.matches(req.method, path, header, baggage or {}):
+                counts.matched += 1
+                hits.append((ctx, toxic, counts))
+            else:
+                counts.unmatched += 1
+        if not hits:
+            return None
+        event.matched_by = [ctx.spec.name for ctx, _, _ in hits]
+        for ctx, toxic, counts in hits:  # an answer first: an answered request is not also delayed
+            if isinstance(toxic, HttpError) and toxic.applies():
+                req.answer = toxic
+                counts.faulted += 1
+                event.faulted_by = [ctx.spec.name]
+                return None
+        total, sleeper = 0, None
+        for ctx, toxic, counts in hits:  # several latencies add up, as chained latency toxics do
+            if isinstance(toxic, HttpLatency) and toxic.applies():
+                delay = toxic.delay_ms()
+                if delay > 0:
+                    total += delay
+                    sleeper = sleeper or ctx
+                    counts.faulted += 1
+                    event.faulted_by = [*(event.faulted_by or ()), ctx.spec.name]
+        if sleeper is None:
+            return None
+        event.delayed_ms = total
+        # removing (or changing) the toxic ends the wait at once, as it does for the latency toxic
+        return functools.partial(sleeper.sleep_until, monotonic() + total / 1000.0)
 
     def on_body(self, body: bytes) -> None:
         req = self.current
@@ -171,6 +302,8 @@ class HttpObserver:
         if req.answer is None:
             if req.chunked:
                 self.out.append(b"0\r\n\r\n")
+            if req.delayed:
+                self._cut(None)  # what follows queues behind it, no longer held by its delay
             return
         keep_alive = self.req_parser.should_keep_alive() if self.req_parser else False
         self._answer(req, req.answer, keep_alive)
@@ -192,14 +325,42 @@ class HttpObserver:
             head.append(f"Retry-After: {attrs.retry_after}")
         head.append("Connection: keep-alive" if keep_alive else "Connection: close")
         payload = ("\r\n".join(head) + "\r\n\r\n").encode() + (b"" if req.method == "HEAD" else body)
+        if req.event is not None:
+            self.stats.response(req.event, attrs.status, injected=True)
+        if not self.order or self.resp_parser is None:
+            self._write_answer(payload, not keep_alive)
+            return
+        # responses to earlier requests are still owed: this answer goes after them, later requests after it
+        written: asyncio.Future[None] = self.conn.loop.create_future()
+        self.order.append(_Answer(payload, not keep_alive, written))
+        self.waiting = written
+        self._cut(functools.partial(_await_written, written))
+
+    def _write_answer(self, payload: bytes, close: bool) -> None:
         transport = self.conn.client.transport
         if transport is not None and not transport.is_closing():
             transport.write(payload)
             self.stats.bytes_down += len(payload)
-        if req.event is not None:
-            self.stats.response(req.event, attrs.status, injected=True)
-        if not keep_alive:
+        if close:
             self.conn.loop.call_soon(self.conn.close, "closed")
+
+    def _flush_answers(self, everything: bool = False) -> None:
+        """Write the answers whose turn has come (``everything``: all of them, the order can no longer be known)."""
+        while self.order and (everything or self.order[0] is not None):
+            answer = self.order.popleft()
+            if answer is None:
+                continue
+            self._write_answer(answer.payload, answer.close)
+            if not answer.written.done():
+                answer.written.set_result(None)
+            if answer.written is self.waiting:
+                self.waiting = None
+
+    def _response_done(self) -> None:
+        """A response from the upstream has reached the client: answers queued behind it may go."""
+        if self.order and self.order[0] is None:
+            self.order.popleft()
+        self._flush_answers()
 
     # -- responses (upstream -> client) ---------------------------------------
     def response_bytes(self, data: bytes) -> None:
@@ -210,6 +371,7 @@ class HttpObserver:
             self.resp_parser.feed_data(data)
         except (httptools.HttpParserUpgrade, httptools.HttpParserError):
             self.resp_parser = None
+            self._flush_answers(everything=True)
         if self.reset_response_parser:  # a response to HEAD has no body, which the parser cannot know
             self.reset_response_parser = False
             self.resp_parser = httptools.HttpResponseParser(_ResponseSide(self))
@@ -223,8 +385,18 @@ class HttpObserver:
         self.stats.response(event, status)
         if event.method == "HEAD":
             self.reset_response_parser = True
+            self._response_done()  # no body follows a response to HEAD
+        else:
+            self.responding = True
         if status == 101:
             self.req_parser = self.resp_parser = None
+            self._flush_answers(everything=True)
+
+    def response_complete(self) -> None:
+        """A response message from the upstream ended (its last byte is written to the client)."""
+        if self.responding:
+            self.responding = False
+            self._response_done()
 
     def response_eof(self) -> None:
         """The upstream closed its side: a response without length ends here."""
@@ -281,3 +453,6 @@ class _ResponseSide:
         parser = self.obs.resp_parser
         if parser is not None:
             self.obs.response_head(parser.get_status_code())
+
+    def on_message_complete(self) -> None:
+        self.obs.response_complete()

@@ -131,19 +131,24 @@ class Pipe:
         if self.upstream and not self.conn.http_decided:
             self.conn.detect_http(data)
         http = self.conn.http
-        if http is not None and self.upstream:  # requests: seen as they arrive (http_error acts here)
+        if http is not None and self.upstream:  # requests: seen as they arrive (the HTTP toxics act here)
             data = http.request_bytes(data)
             if not data:
+                for chunk in http.take_segments() if http.segments else ():
+                    self._enqueue(chunk)  # held requests: through the queue, in order
                 return
         if not self.stages and self.task is None:
             self.write(data)
             if len(data) >= splice.SPLICE_AFTER and splice.AVAILABLE:
                 self._start_splice()
             return
+        self._enqueue(Chunk(data, monotonic()))
+
+    def _enqueue(self, chunk: Chunk) -> None:
         if self.queue is None:
             self.queue = deque()
-        self.queue.append(Chunk(data, monotonic()))
-        self.queued += len(data)
+        self.queue.append(chunk)
+        self.queued += len(chunk.data)
         if self.queued > HIGH_WATER:
             self._pause("queue")
         if self.task is None:
@@ -237,6 +242,8 @@ class Pipe:
                 self.queued -= len(chunk.data)
                 if self.queued < LOW_WATER:
                     self._resume("queue")
+                if chunk.hold is not None:  # an HTTP request held by squall.proxy.http
+                    await chunk.hold()
                 await self._emit(chunk, 0, list(self.stages))
         except _Closed:
             pass

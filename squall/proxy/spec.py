@@ -6,7 +6,8 @@ from typing import Any
 
 from squall.proxy.errors import ApiError, bad_number, shown
 from squall.proxy.jsonbody import json_type
-from squall.proxy.toxics import REGISTRY, HttpError, Toxic
+from squall.proxy.scope import Scope, ScopeInvalid
+from squall.proxy.toxics import REGISTRY, HttpError, HttpToxic, Toxic
 
 
 def toxic_class(type_name: object) -> type[Toxic]:
@@ -28,10 +29,10 @@ def _expected(cls: type[Toxic], name: str) -> tuple[float, float, str, str]:
     """(minimum, maximum, what is expected, note) for one numeric attribute."""
     if cls is HttpError and name == "status":
         return 100, 599, "an HTTP status from 100 to 599", ""
-    if cls is HttpError and name == "rate":
+    if issubclass(cls, HttpToxic) and name == "rate":
         return 0.0, 1.0, "a share of requests from 0 to 1", ""
     # every other attribute is a duration, a size, a rate or a count: a negative one has no meaning
-    note = "" if cls is HttpError else _STRICTER + " and treats it like 0"
+    note = "" if issubclass(cls, HttpToxic) else _STRICTER + " and treats it like 0"
     return 0, INT64_MAX, f"an integer from 0 to {INT64_MAX}", note
 
 
@@ -65,7 +66,14 @@ def build_attributes(cls: type[Toxic], given: object, current: Any = None) -> An
                     note = ""  # out of toxiproxy-server's range too (a 64-bit integer)
                 raise bad_number(what, value, expected, note)
         values[f.name] = float(value) if want is float else value
-    return dataclasses.replace(base, **values)
+    attrs = dataclasses.replace(base, **values)
+    if issubclass(cls, HttpToxic):
+        try:
+            Scope(dataclasses.asdict(attrs))
+        except ScopeInvalid as exc:
+            raise ApiError(f'bad request body: attribute "{exc.attribute}" of {cls.type_name} toxic {exc.message}',
+                           400) from None
+    return attrs
 
 
 def check_toxicity(value: float | None, default: float) -> float:

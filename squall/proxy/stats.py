@@ -1,11 +1,21 @@
-"""Per-proxy traffic statistics: connections (each with its outcome), bytes each way, and HTTP/1.x requests."""
+"""Per-proxy traffic statistics: connections (each with its outcome), bytes each way, and HTTP/1.x requests.
+
+HTTP toxics (``http_error``, ``http_latency``) are counted per toxic: requests
+their scope matched, did not match, and that they faulted (answered or
+delayed); each event names the toxics whose scope matched it and those that
+faulted it. Those counts outlive the toxic (a verifier reads them after the
+heal) until the stats are cleared; docs/internals.md shows the shape.
+"""
 
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from squall.tracecontext import parse_baggage, parse_traceparent
+
+if TYPE_CHECKING:
+    from squall.proxy.spec import ToxicSpec
 
 #: how many HTTP events, and how many connection records, a proxy keeps (newest last)
 EVENT_RING = 10_000
@@ -30,6 +40,10 @@ class HttpEvent:
     injected: bool = False
     error: EventError | None = None
     _trace: tuple[str | None, dict[str, str]] | None = field(default=None, repr=False)
+    matched_by: list[str] | None = None  # HTTP toxics whose scope matched this request (None: none acted)
+    faulted_by: list[str] | None = None  # HTTP toxics that answered or delayed it
+    delayed_ms: int | None = None  # the http_latency delay it was held for
+    headers: dict[str, str] | None = None  # values of the headers an acting scope names (lowercase names)
 
     def trace(self) -> tuple[str | None, dict[str, str]]:
         """(trace id of a valid W3C traceparent or None, baggage members or {}), parsed once."""
@@ -45,7 +59,31 @@ class HttpEvent:
         trace_id, baggage = self.trace()
         return {"ts": self.ts, "conn": self.conn, "method": self.method, "path": self.path, "status": self.status,
                 "duration_ms": self.duration_ms, "injected": self.injected, "run_id": self.run_id,
-                "trace_id": trace_id, "baggage": dict(baggage), "error": self.error}
+                "trace_id": trace_id, "baggage": dict(baggage), "error": self.error,
+                "matched_by": list(self.matched_by or ()), "faulted_by": list(self.faulted_by or ()),
+                "delayed_ms": self.delayed_ms, "headers": dict(self.headers or {})}
+
+
+@dataclass(slots=True)
+class ToxicCounts:
+    """What one HTTP toxic (one name, type and scope) did: requests matched, unmatched and faulted."""
+
+    name: str
+    type: str
+    stream: str
+    scope: dict[str, str]
+    scope_text: str
+    since: float
+    matched: int = 0
+    unmatched: int = 0
+    faulted: int = 0
+    last: float | None = None  # when it last saw a request
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of ``http.toxics`` (docs/internals.md)."""
+        return {"name": self.name, "type": self.type, "stream": self.stream, "scope": dict(self.scope),
+                "scope_text": self.scope_text, "since": self.since, "last": self.last,
+                "matched": self.matched, "unmatched": self.unmatched, "faulted": self.faulted}
 
 
 @dataclass(slots=True)
@@ -74,6 +112,7 @@ class Stats:
         self.requests = self.responses = self.injected = 0
         self.by_status: Counter[int] = Counter()
         self.events: deque[HttpEvent] = deque(maxlen=EVENT_RING)
+        self.toxics: dict[tuple[Any, ...], ToxicCounts] = {}  # HTTP toxics by (name, type, stream, scope)
         self.active = getattr(self, "active", 0)  # live connections stay counted across a clear
         live = [c for c in getattr(self, "conn_events", ()) if c.end is None]  # and keep their records
         self.conn_events: deque[ConnEvent] = deque(live, maxlen=EVENT_RING)
@@ -100,6 +139,17 @@ class Stats:
         self.requests += 1
         self.events.append(event)
         return event
+
+    def toxic(self, spec: "ToxicSpec") -> ToxicCounts:
+        """The counts of an HTTP toxic (created at zero when first asked): an update that keeps the scope keeps them."""
+        scope = spec.toxic.scope  # type: ignore[attr-defined]  # only HTTP toxics are counted
+        key = (spec.name, spec.type_name, spec.upstream, tuple(sorted(scope.attributes.items())))
+        counts = self.toxics.get(key)
+        if counts is None:
+            counts = ToxicCounts(spec.name, spec.type_name, "upstream" if spec.upstream else "downstream",
+                                 dict(scope.attributes), scope.text, time.time())
+            self.toxics[key] = counts
+        return counts
 
     def response(self, event: HttpEvent, status: int, injected: bool = False) -> None:
         """Record the response head for ``event``."""
@@ -133,6 +183,7 @@ class Stats:
                 "responses": self.responses,
                 "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
                 "injected": self.injected,
+                "toxics": [t.to_json() for t in self.toxics.values()],
                 "events": [e.to_json() for e in events],
             },
             "conn_events": conns,

@@ -7,18 +7,26 @@ rather than on data (``timeout``, ``reset_peer``) start timers in ``start``.
 Attribute names, units and defaults are Toxiproxy's.
 """
 
+import dataclasses
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from squall.proxy.scope import Scope
+
 
 @dataclass(slots=True)
 class Chunk:
-    """Bytes read from one side, stamped with the loop time they arrived."""
+    """Bytes read from one side, stamped with the loop time they arrived.
+
+    ``hold``: awaited before the chunk enters the chain (an ``http_latency`` delay, or a
+    pipelined request waiting until an injected answer ahead of it is written).
+    """
 
     data: bytes
     ts: float
+    hold: Callable[[], Awaitable[object]] | None = None
 
 
 Emit = Callable[[Chunk], Awaitable[None]]
@@ -201,14 +209,39 @@ class LimitData(Toxic):
             ctx.close_connection("limit_data")
 
 
-class HttpError(Toxic):
-    """Answers HTTP requests with ``status`` instead of forwarding them (squall extension)."""
+@dataclass(frozen=True)
+class ScopeAttributes:
+    """Which requests an HTTP toxic acts on (``squall.proxy.scope``); empty = any, all given ones must hold."""
 
-    type_name = "http_error"
+    method: str = ""
+    path_prefix: str = ""
+    path_regex: str = ""
+    header_name: str = ""
+    header_value: str = ""
+    baggage: str = ""
+
+
+class HttpToxic(Toxic):
+    """A toxic that acts per HTTP request (in ``squall.proxy.http``), on the requests its scope matches."""
+
     touches_bytes = False  # acts per request in squall.proxy.http, not on the byte stream
 
+    def __init__(self, attrs: Any) -> None:
+        super().__init__(attrs)
+        self.scope = Scope(dataclasses.asdict(attrs))  # attributes were checked by squall.proxy.spec
+
+    def applies(self) -> bool:
+        """Decide for one request in scope: the toxic's ``rate`` share of them."""
+        return bool(random.random() < self.attrs.rate)
+
+
+class HttpError(HttpToxic):
+    """Answers HTTP requests in scope with ``status`` instead of forwarding them (squall extension)."""
+
+    type_name = "http_error"
+
     @dataclass(frozen=True)
-    class Attributes:
+    class Attributes(ScopeAttributes):
         status: int = 503
         rate: float = 1.0
         first_n: int = 0
@@ -217,17 +250,40 @@ class HttpError(Toxic):
 
     def __init__(self, attrs: Any) -> None:
         super().__init__(attrs)
-        self.answered = 0  # requests seen since the toxic was added or changed (for first_n)
+        self.answered = 0  # requests in scope seen since the toxic was added or changed (for first_n)
 
-    def should_answer(self) -> bool:
-        """Decide for one request: the first ``first_n``, else a ``rate`` share."""
+    def applies(self) -> bool:
+        """Decide for one request in scope: the first ``first_n``, else a ``rate`` share."""
         if self.attrs.first_n > 0:
             self.answered += 1
             return bool(self.answered <= self.attrs.first_n)
-        return bool(random.random() < self.attrs.rate)
+        return super().applies()
+
+
+class HttpLatency(HttpToxic):
+    """Holds each HTTP request in scope for ``latency`` ms ± ``jitter`` ms before forwarding it (squall extension).
+
+    The whole request is held (requests behind it on the connection wait, so their
+    order is kept); responses are not delayed. ``rate``: the share of requests in scope.
+    """
+
+    type_name = "http_latency"
+
+    @dataclass(frozen=True)
+    class Attributes(ScopeAttributes):
+        latency: int = 0
+        jitter: int = 0
+        rate: float = 1.0
+
+    def delay_ms(self) -> int:
+        """The delay for one request: ``latency`` ± ``jitter`` (never below 0)."""
+        delay = self.attrs.latency
+        if self.attrs.jitter > 0:
+            delay += random.randint(-self.attrs.jitter, self.attrs.jitter)
+        return int(max(0, delay))
 
 
 REGISTRY: dict[str, type[Toxic]] = {
     cls.type_name: cls
-    for cls in (Toxic, Latency, Bandwidth, SlowClose, Timeout, ResetPeer, Slicer, LimitData, HttpError)
+    for cls in (Toxic, Latency, Bandwidth, SlowClose, Timeout, ResetPeer, Slicer, LimitData, HttpError, HttpLatency)
 }
