@@ -59,6 +59,8 @@ def findings(run: "ControlledRun", status: Any, observed: list[dict[str, Any]]) 
             inconclusive.append(f'fault "{fault["fault"]}" was never applied')
         elif fault["observed_traffic"] == 0:
             inconclusive.append(f'fault "{fault["fault"]}" met no traffic on the proxy while it was active')
+    for phase in (p for p in run.phases if p["name"] == "method"):  # Prometheus SLIs that gave no values
+        inconclusive.extend(run.timeline.gaps(phase["start"], phase["end"] or time.time()))
     for item in run.faults.log:
         if not item["removed"]:
             inconclusive.append(f'fault "{item["description"]}" could not be removed: {item["message"]}')
@@ -101,13 +103,19 @@ def record(run: "ControlledRun", verdict: Verdict, reason: str, entries: list[An
         "phases": run.phases,
         "timeline": {
             "interval_s": run.timeline.interval_s,
-            "targets": [{"name": t.name, "url": t.url, "interval_s": t.interval_s} for t in run.settings.sli],
+            "targets": [{"name": t.name, "url": t.url, "interval_s": t.interval_s,
+                         **({"source": "prometheus", "success_ratio": t.success_ratio, "latency_ms": t.latency_ms,
+                             "window_s": t.window_s, "objective": t.objective} if t.source == "prometheus" else {})}
+                        for t in run.settings.sli],
             "samples": run.timeline.snapshot(),
             "skipped_ticks": run.timeline.skipped_ticks,
             "truncated": run.timeline.truncated,
             # verifiers that attribute by time held the sampling: [start, end, reason]
             "held_ticks": run.timeline.held_ticks,
             "pauses": [p for p in quiet.pauses(run.started) if float(p[0]) <= ended],
+            # Prometheus SLIs: [t, target, reason] of samples that gave no number (never counted as ok)
+            "missing": run.timeline.missing,
+            "missing_count": run.timeline.missing_count,
             # squall.load: per second and group [second, group, requests, successes, p50, p95, p99]
             "load": run.load.record() if run.load is not None else None,
         },
@@ -141,8 +149,29 @@ def finish_run(run: "ControlledRun", journal: dict[str, Any]) -> None:
     extension = run.mask.apply(record(run, verdict, reason, entries, observed))
     # the run's resilience score: the one formula every consumer uses (squall.outcome.score)
     extension["score"] = score(verdict, checks_of(extension))
+    if run.tracing is not None:  # the run's trace, for the report's header and the evidence's links
+        extension["trace"] = trace_record(run.tracing)
     jr.set_extension(journal, extension)
     mask(run, journal)
     (logger.info if verdict is Verdict.PASSED else logger.error)("squall verdict: %s: %s", verdict.value, reason)
     if run.settings.report:
         jr.render_report(journal, jr.report_dir(run.settings.report_dir, run.title, run.started))
+    if run.tracing is not None:
+        end_trace(run, extension, entries)
+
+
+def trace_record(tracing: Any) -> dict[str, Any]:
+    """The run record's ``trace``: the run's trace id, its link and the template for links to other traces."""
+    template = tracing.trace_url("{trace_id}")
+    return {"trace_id": tracing.trace_id, "url": tracing.trace_url(tracing.trace_id),
+            "url_template": template}
+
+
+def end_trace(run: "ControlledRun", extension: dict[str, Any], entries: list[Any]) -> None:
+    """Fault-window spans from the ledger, then the run span with the verdict and score; a failure is only logged."""
+    try:
+        run.tracing.faults(entries, run.ended)
+        run.tracing.end_run(str(extension["verdict"]), extension.get("score"), str(extension.get("reason") or ""),
+                            [c for c in extension.get("checks") or [] if isinstance(c, dict)], run.ended)
+    except Exception as exc:  # tracing never changes a verdict
+        logger.warning("squall: tracing: ending the run's trace failed (%s)", exc)

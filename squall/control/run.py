@@ -1,9 +1,11 @@
 """One controlled run: run id, timeline, stop conditions, signal guard, fault removal and the journal extension."""
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from squall import config
@@ -12,12 +14,15 @@ from squall.control import journal as jr
 from squall.control.faults import FaultRemover
 from squall.control.finish import finish_run
 from squall.control.guard import SignalGuard
+from squall.control.promsli import BurnRates, preflight
 from squall.control.sampling import Timeline
-from squall.control.settings import ControlSettings
+from squall.control.settings import ControlSettings, SliTarget
 from squall.control.stopconditions import evaluate
 from squall.errors import SquallError
 from squall.ledger import Ledger
 from squall.load import LoadError, LoadRun
+from squall.telemetry.tracing_config import TracingTarget, resolve
+from squall.telemetry.tracing_suite import TRACEPARENT_ENV  # a game day's experiment span: the run span's parent
 
 logger = logging.getLogger("chaostoolkit.squall")
 
@@ -40,7 +45,12 @@ class ControlledRun:
         # here, so activities and SLI traffic of this process share it
         self.run_id = config.run_id()
         self.ledger = Ledger(config.ledger_path(configuration))
-        self.mask = jr.SecretMask(secrets, configuration, experiment)
+        # OpenTelemetry tracing (off unless OTEL_EXPORTER_OTLP_*ENDPOINT or a `tracing:` section): decided here,
+        # the SDK is imported only in begin() when it is on; its header values (tokens) are masked like secrets
+        self.trace_target: TracingTarget | None = resolve(self.settings.tracing) if invalid is None else None
+        self.tracing: Any = None  # squall.telemetry.tracing.RunTracing while a traced run is on
+        self.mask = jr.SecretMask(secrets, configuration, experiment,
+                                  extra=self.trace_target.headers.values() if self.trace_target else ())
         self.configuration = jr.configuration_used(configuration, self.mask)  # what the report shows as used
         self.unmask_logs = jr.mask_logs(self.mask)  # chaostoolkit.log must not carry a secret either
         self.started = time.time()
@@ -62,8 +72,10 @@ class ControlledRun:
         self._lock = threading.RLock()
         self.watch = vd.TrafficWatch()
         self.faults = FaultRemover(self.ledger, self.run_id, before=self._snapshot_traffic if self.settings.check_traffic else None)
-        self.timeline = Timeline(self.settings.sli, self.settings.max_samples, on_sample=self._on_sample)
+        self.timeline = Timeline(self.settings.sli, self.settings.max_samples, on_sample=self._on_sample,
+                                 around=self._sampler_span)
         self.guard = SignalGuard(on_signal=self._on_signal)
+        self.burn_rates = BurnRates(self.settings.sli)  # stop conditions computed by Prometheus
         self.load: LoadRun | None = None  # started in begin() when the arguments have a `load` section
 
     # -- lifecycle -----------------------------------------------------------
@@ -71,15 +83,18 @@ class ControlledRun:
         """The experiment starts: sample SLIs and let signals interrupt it."""
         self.started = time.time()
         self.guard.raise_allowed = True
+        if self.invalid is None:  # an unreachable Prometheus stops the run before anything is injected
+            self.invalid = preflight(self.settings.sli)
         if self.invalid is None:
+            self._start_tracing()
             self.timeline.start()
             self._start_load()
 
     def _start_load(self) -> None:
         if self.settings.load is None:
             return
-        self.load = LoadRun(self.settings.load, self.run_id)
         try:
+            self.load = LoadRun(self.settings.load, self.run_id)
             self.load.start()
         except (LoadError, OSError) as exc:
             self.invalid = f"the load could not start ({exc})"
@@ -89,6 +104,39 @@ class ControlledRun:
         """Stop the Locust process(es) this run started (idempotent; their samples stay readable)."""
         if self.load is not None:
             self.load.stop()
+
+    def _start_tracing(self) -> None:
+        if self.trace_target is None or self.tracing is not None:
+            return
+        try:
+            from squall.telemetry.tracing import start_tracing  # the SDK: imported only with tracing on
+
+            self.tracing = start_tracing(self.trace_target, self.run_id)
+            self.tracing.start_run(self.title, self.started, parent=os.environ.get(TRACEPARENT_ENV))
+        except Exception as exc:  # tracing never costs a run
+            logger.warning("squall: tracing could not start (%s); the run goes on without it", exc)
+            self.tracing = None
+
+    def _sampler_span(self, target: SliTarget) -> AbstractContextManager[Any]:
+        """The SLI sampler thread's span (its requests link to it); nothing with tracing off."""
+        tracing = self.tracing
+        return tracing.sampler(target.name, target.url) if tracing is not None else nullcontext()
+
+    def activity_started(self, activity: Mapping[str, Any]) -> None:
+        """An activity starts: with tracing on, its span (and a verifier's) becomes current in this thread."""
+        if self.tracing is not None:
+            module, func = vd.provider_of(activity)
+            self.tracing.activity_started(activity, module, func)
+
+    def activity_ended(self, activity: Mapping[str, Any], run: Mapping[str, Any] | None) -> None:
+        """With tracing on, close the activity's spans; a verifier's check becomes an event on its span."""
+        if self.tracing is None:
+            return
+        module, _ = vd.provider_of(activity)
+        check = None
+        if module.startswith(vd.VERIFY_PREFIX) and isinstance(run, Mapping):
+            check = self.mask.apply(vd.verifier_check(run))
+        self.tracing.activity_ended(activity, run if isinstance(run, Mapping) else None, check)
 
     def phase_start(self, name: str) -> None:
         """Open a phase (steady-state-before, method, steady-state-after, rollbacks)."""
@@ -186,7 +234,8 @@ class ControlledRun:
             return
         now = time.time()
         for condition in self.settings.stop_conditions:
-            reason = evaluate(condition, self.timeline.recent, now, self.armed_at)
+            reason = evaluate(condition, self.timeline.recent, now, self.armed_at,
+                              self.burn_rates.for_condition(condition))
             if reason:
                 self.abort(condition.name, reason)
                 return
@@ -230,3 +279,6 @@ class ControlledRun:
         finally:
             self.guard.restore()
             self.unmask_logs()
+            self.burn_rates.close()
+            if self.tracing is not None:  # a run that never finished: end its spans, flush (bounded)
+                self.tracing.close()

@@ -11,25 +11,32 @@ from squall.errors import ExperimentInvalid, PrometheusError
 __all__ = ["query", "query_within"]
 
 
-def _instant(url: str, promql: str, timeout_s: float) -> dict[str, Any]:
+def _instant(url: str, promql: str, timeout_s: float, client: httpx.Client | None = None) -> dict[str, Any]:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ExperimentInvalid(f'url "{url}" is not an http(s) URL (expected e.g. "http://127.0.0.1:9090")')
     if not isinstance(promql, str) or not promql.strip():
         raise ExperimentInvalid(f"promql={promql!r} (expected a PromQL expression)")
     endpoint = url.rstrip("/") + "/api/v1/query"
     try:
-        with httpx.Client(trust_env=False, timeout=timeout_s) as client:
-            response = client.get(endpoint, params={"query": promql})
+        if client is not None:
+            response = client.get(endpoint, params={"query": promql}, timeout=timeout_s)
+        else:
+            with httpx.Client(trust_env=False, timeout=timeout_s) as own:
+                response = own.get(endpoint, params={"query": promql})
     except httpx.HTTPError as exc:
         raise PrometheusError(f"cannot reach Prometheus at {url} ({type(exc).__name__}: {exc})") from exc
     try:
         body = response.json()
     except ValueError as exc:
         raise PrometheusError(f"{endpoint} answered {response.status_code} with non-JSON: {response.text[:200]!r}") from exc
+    if not isinstance(body, dict):
+        raise PrometheusError(f"{endpoint} answered {response.status_code} with {type(body).__name__}, not an object")
     if response.status_code >= 400 or body.get("status") != "success":
         raise PrometheusError(
             f"Prometheus refused query {promql!r}: {body.get('errorType', response.status_code)}: {body.get('error', '')}"
         )
+    if not isinstance(body.get("data"), dict):
+        raise PrometheusError(f"{endpoint} answered {response.status_code} without a data object: {response.text[:200]!r}")
     return dict(body["data"])
 
 
@@ -70,3 +77,18 @@ def query_within(
         if (min is not None and n < min) or (max is not None and n > max):
             return False
     return True
+
+
+def single_value(url: str, promql: str, timeout_s: float = 10.0, client: httpx.Client | None = None) -> float | None:
+    """The one number ``promql`` gives now; None for no series or NaN (no data); PrometheusError when it fails.
+
+    Not an activity: the control's Prometheus SLI source samples with it (``client`` is reused between samples).
+    """
+    values = _values(_instant(url, promql, timeout_s, client))
+    if len(values) > 1:
+        raise PrometheusError(f"query {promql!r} returned {len(values)} series (expected one number: aggregate it, "
+                              f"e.g. with sum(...))")
+    value = values[0]["value"] if values else None
+    if value is None or not isinstance(value, float) or math.isnan(value):
+        return None
+    return value

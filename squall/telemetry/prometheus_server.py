@@ -82,6 +82,25 @@ def _wait_ready(url: str, proc: "subprocess.Popen[bytes]", log: Path) -> None:
     raise PrometheusError(f"prometheus at {url} was not ready within {READY_TIMEOUT_S:g} s (log: {log})")
 
 
+def _wait_scraped(url: str, jobs: Mapping[str, Sequence[str]]) -> None:
+    """Wait until every target was scraped once, successfully (Prometheus waits a while before its first scrape)."""
+    want = sum(len(t) for t in jobs.values())
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    health: list[str] = []
+    with httpx.Client(trust_env=False, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                active = client.get(url + "/api/v1/targets").json()["data"]["activeTargets"]
+                health = [f'{t.get("scrapeUrl")}: {t.get("health")} {t.get("lastError") or ""}'.strip() for t in active]
+                if len(active) >= want and all(t.get("health") == "up" for t in active):
+                    return
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                pass
+            time.sleep(0.2)
+    raise PrometheusError(f"prometheus at {url} could not scrape its targets within {READY_TIMEOUT_S:g} s: "
+                          f"{'; '.join(health) or 'no target known'}")
+
+
 def _stop(proc: "subprocess.Popen[bytes]") -> None:
     """Stop the process we started, by its PID: SIGTERM, then SIGKILL after a bounded wait."""
     if proc.poll() is not None:
@@ -100,8 +119,12 @@ def running(
     binary: str | None = None,
     scrape_interval_s: float = 1.0,
     workdir: Path | None = None,
+    wait_scraped: bool = True,
 ) -> Iterator[PrometheusServer]:
-    """Run Prometheus on 127.0.0.1 scraping ``jobs`` ({job: ["host:port", ...]}) until the block ends."""
+    """Run Prometheus on 127.0.0.1 scraping ``jobs`` ({job: ["host:port", ...]}) until the block ends.
+
+    With ``wait_scraped`` it returns once every target was scraped successfully.
+    """
     exe = binary or find_binary()
     with tempfile.TemporaryDirectory(prefix="squall-prometheus-", dir=workdir) as tmp:
         root = Path(tmp)
@@ -116,6 +139,8 @@ def running(
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             _wait_ready(url, proc, log)
+            if wait_scraped:
+                _wait_scraped(url, jobs)
             yield PrometheusServer(url=url, pid=proc.pid, config_path=config)
         finally:
             _stop(proc)
