@@ -18,7 +18,7 @@ ROOT = Path(squall.__file__).parent
 #: lowest first; a part may import only parts of its own layer or below
 LAYERS: list[set[str]] = [
     {"errors", "exitcodes", "percentiles", "config", "tracecontext", "bounds", "activity", "quiet", "background",
-     "loader", "loops", "statistics"},
+     "loader", "loops", "statistics", "httpscope"},
     {"ledger", "toxiproxy_client", "outcome", "telemetry"},
     {"proxy", "k8s"},
     {"probes", "actions", "load"},

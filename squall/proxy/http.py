@@ -2,7 +2,7 @@
 
 Requests are forwarded as the raw bytes that arrived, except while an HTTP
 toxic (``http_error``, ``http_latency``) acts on the connection: then each
-request is checked against every such toxic's scope (``squall.proxy.scope``)
+request is checked against every such toxic's scope (``squall.httpscope``)
 and re-emitted from the parser's pieces (head as received, body re-chunked if
 it was chunked), answered by the proxy itself, or held for a delay, so the
 decision is per request even on a keep-alive connection. A request head split

@@ -4,9 +4,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from squall.httpscope import Scope, ScopeInvalid
 from squall.proxy.errors import ApiError, bad_number, shown
 from squall.proxy.jsonbody import json_type
-from squall.proxy.scope import Scope, ScopeInvalid
 from squall.proxy.toxics import REGISTRY, HttpError, HttpToxic, Toxic
 
 

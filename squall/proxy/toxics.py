@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from squall.proxy.scope import Scope
+from squall.httpscope import Scope
 
 
 @dataclass(slots=True)
@@ -211,7 +211,7 @@ class LimitData(Toxic):
 
 @dataclass(frozen=True)
 class ScopeAttributes:
-    """Which requests an HTTP toxic acts on (``squall.proxy.scope``); empty = any, all given ones must hold."""
+    """Which requests an HTTP toxic acts on (``squall.httpscope``); empty = any, all given ones must hold."""
 
     method: str = ""
     path_prefix: str = ""
