@@ -110,7 +110,7 @@ def _arrays(group: str, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
                          "(expected one latency per request, successes and failures alike)")
     bad = np.flatnonzero(~np.isfinite(latency) | (latency < 0))
     if bad.size:
-        raise ValueError(f"{group}.latency_ms[{int(bad[0])}] is {latency[bad[0]]!r} "
+        raise ValueError(f"{group}.latency_ms[{int(bad[0])}] is {float(latency[bad[0]])!r} "
                          "(expected a finite number of milliseconds >= 0)")
     return ok, latency
 

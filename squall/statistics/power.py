@@ -48,10 +48,11 @@ def sample_size(difference: float, limit: float, variance: float, *, confidence:
     if distance == 0:
         return None
     z = float(stats.norm.ppf((1 + confidence) / 2) + stats.norm.ppf(power))
-    needed = (z * z * variance) / (distance * distance)
-    if needed > MAX_PER_GROUP:
+    # as a ratio of standard deviations first: the square of a tiny distance underflows to 0
+    ratio = z * math.sqrt(variance) / distance
+    if not ratio * ratio <= MAX_PER_GROUP:
         return None
-    return max(1, math.ceil(needed))
+    return max(1, math.ceil(ratio * ratio))
 
 
 def ratio_variance(successes_control: int, n_control: int, successes_experiment: int, n_experiment: int) -> float:
