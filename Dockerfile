@@ -16,7 +16,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY squall ./squall
 # tzdata: schedules name IANA time zones (zoneinfo), and slim images carry no zone files.
-RUN pip install . tzdata \
+RUN pip install ".[load]" tzdata \
     && rm -rf /src \
     && useradd --create-home --uid 10001 squall \
     && mkdir -p /reports /work \

@@ -10,9 +10,39 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from squall.gameday.model import GameDayResult
+
 from squall.exitcodes import ExitCode
 
 _SUITE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _pushgateway_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from squall.errors import ExperimentInvalid
+    from squall.telemetry.pushgateway import check_url
+
+    try:
+        return check_url(value)
+    except ExperimentInvalid as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_PUSHGATEWAY = click.option(
+    "--pushgateway", metavar="URL", default=None, callback=_pushgateway_url,
+    help="Push the verdict, score and per-mechanism outcome to this Prometheus Pushgateway (a failed push only warns).")
+
+
+def _push(url: str | None, result: "GameDayResult", job: str) -> None:
+    """Push the result when asked; a failure is a warning, never a changed exit code."""
+    if url is None:
+        return
+    from squall.gameday.pushgateway import push_result
+
+    warning = push_result(url, result, job)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _console() -> "Console":
@@ -31,7 +61,8 @@ def gameday() -> None:
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where reports and history go (default: the suite's reports.dir).")
 @click.option("--quiet", is_flag=True, help="No live progress.")
-def run(suite: Path, report_dir: Path | None, quiet: bool) -> None:
+@_PUSHGATEWAY
+def run(suite: Path, report_dir: Path | None, quiet: bool, pushgateway: str | None) -> None:
     """Run every experiment of SUITE in order, then write one combined report; exit with the gate's code."""
     from squall.gameday.runner import run_suite
 
@@ -39,6 +70,7 @@ def run(suite: Path, report_dir: Path | None, quiet: bool) -> None:
     if quiet:
         for problem in result.problems:
             click.echo(f"invalid: {problem}", err=True)
+    _push(pushgateway, result, "squall-gameday")
     sys.exit(int(result.exit_code))
 
 
@@ -65,14 +97,17 @@ def schedule(suite: Path, once: bool, report_dir: Path | None) -> None:
 @click.option("--image", default=None, help="Container image running squall (default: ghcr.io/OWNER/squall:<version>, a placeholder).")
 @click.option("--namespace", default=None, help="Namespace to put in the objects' metadata (default: none; use kubectl -n).")
 @click.option("--reports-pvc", default=None, help="PersistentVolumeClaim for /reports, so history survives (default: emptyDir).")
-def manifest(suite: Path, image: str | None, namespace: str | None, reports_pvc: str | None) -> None:
+@click.option("--load-workers", type=click.IntRange(0, 500), default=0, show_default=True,
+              help="Also deploy N Locust workers (a Deployment) and a Service for the game day's Locust master.")
+def manifest(suite: Path, image: str | None, namespace: str | None, reports_pvc: str | None, load_workers: int) -> None:
     """Print Kubernetes YAML (CronJob, ConfigMap, ServiceAccount, Role, RoleBinding) that runs SUITE on the cluster."""
     from squall.errors import ExperimentInvalid
     from squall.gameday.manifest import DEFAULT_IMAGE, render
     from squall.gameday.suite import load_suite
 
     try:
-        text = render(load_suite(suite), image=image or DEFAULT_IMAGE, namespace=namespace, reports_pvc=reports_pvc)
+        text = render(load_suite(suite), image=image or DEFAULT_IMAGE, namespace=namespace, reports_pvc=reports_pvc,
+                      load_workers=load_workers)
     except ExperimentInvalid as exc:
         click.echo(str(exc), err=True)
         sys.exit(int(ExitCode.INVALID))
@@ -87,8 +122,9 @@ def manifest(suite: Path, image: str | None, namespace: str | None, reports_pvc:
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where reports go (default: the suite's reports.dir, or reports/gate).")
 @click.option("--quiet", is_flag=True, help="No live progress.")
+@_PUSHGATEWAY
 def gate(files: tuple[Path, ...], min_score: float | None, junit_path: Path | None,
-         report_dir: Path | None, quiet: bool) -> None:
+         report_dir: Path | None, quiet: bool, pushgateway: str | None) -> None:
     """Run a suite (or experiment files) as a CI gate: exit 0 passed, 1 failed, 2 aborted, 3 inconclusive, 4 invalid."""
     import time
 
@@ -115,6 +151,7 @@ def gate(files: tuple[Path, ...], min_score: float | None, junit_path: Path | No
         for problem in result.problems:
             click.echo(f"invalid: {problem}", err=True)
     click.echo(result.summary_md)
+    _push(pushgateway, result, "squall-gate")
     sys.exit(int(result.exit_code))
 
 

@@ -64,9 +64,9 @@ def _parse(line: bytes) -> LoadSample | int | None:
 
 
 class Collector:
-    """Receives the load's samples on 127.0.0.1 (an ephemeral port) until closed."""
+    """Receives the load's samples on 127.0.0.1 (an ephemeral port; in a cluster, the address the manifest sets) until closed."""
 
-    def __init__(self, max_samples: int) -> None:
+    def __init__(self, max_samples: int, host: str = "127.0.0.1", port: int = 0) -> None:
         self.max_samples = max_samples
         self.samples: list[LoadSample] = []
         self.dropped = 0  # samples lost: over max_samples, or dropped by a sender
@@ -88,8 +88,9 @@ class Collector:
             daemon_threads = True
             allow_reuse_address = True
 
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        self._server = Server((host, port), Handler)
+        advertised = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        self.address = f"{advertised}:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="squall-load-collector", daemon=True)
 

@@ -27,10 +27,12 @@ from collections import deque
 from typing import Any
 
 import gevent
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, events, task
 
 from squall.load.groups import CONTROL, Splitter, group_headers, group_of
 
+#: the settings from the environment (a local run); a worker started elsewhere (Kubernetes) gets the master's
+#: settings with its spawn message instead (Locust passes custom arguments from the master to its workers)
 CONFIG: dict[str, Any] = json.loads(os.environ.get("SQUALL_LOAD_CONFIG") or "{}")
 BUFFER_CAP = 100_000
 FLUSH_S = 0.2
@@ -40,8 +42,22 @@ _dropped = [0]
 _pid = os.getpid()
 
 
+def _settings(environment: Any) -> dict[str, Any]:
+    """The run's settings: the master's (sent to workers with the spawn message), else this process's environment."""
+    raw = getattr(getattr(environment, "parsed_options", None), "squall_config", None)
+    if raw:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    return CONFIG
+
+
 def _collector() -> tuple[str, int] | None:
-    where = str(CONFIG.get("collector") or "")
+    # a worker elsewhere reaches the collector through its own address ($SQUALL_LOAD_COLLECTOR, e.g. a Service)
+    where = os.environ.get("SQUALL_LOAD_COLLECTOR") or str(_ACTIVE.get("collector") or "")
     host, _, port = where.rpartition(":")
     return (host, int(port)) if host and port.isdigit() else None
 
@@ -81,6 +97,17 @@ class _Sender:
 
 
 _sender = _Sender()
+_ACTIVE: dict[str, Any] = dict(CONFIG)
+
+
+def _add_arguments(parser: Any, **_: Any) -> None:
+    # read from $SQUALL_LOAD_CONFIG (never the command line: target headers may hold credentials)
+    parser.add_argument("--squall-config", env_var="SQUALL_LOAD_CONFIG", default="", include_in_web_ui=False,
+                        help="squall's load settings (JSON); set by squall")
+
+
+def _test_start(environment: Any, **_: Any) -> None:
+    _ACTIVE.update(_settings(environment))
 
 
 def _start_sender(environment: Any, **_: Any) -> None:
@@ -111,38 +138,55 @@ def _record(request_type: str, name: str, response_time: float, response_length:
     _buffer.append(row)
 
 
+events.init_command_line_parser.add_listener(_add_arguments)  # type: ignore[no-untyped-call]
+events.test_start.add_listener(_test_start)  # type: ignore[no-untyped-call]
 events.init.add_listener(_start_sender)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_flush_at_exit)  # type: ignore[no-untyped-call]
 events.request.add_listener(_record)  # type: ignore[no-untyped-call]
 
-if CONFIG.get("targets"):
-    _TARGETS: list[dict[str, Any]] = list(CONFIG["targets"])
-    _WEIGHTS = [float(t.get("weight") or 1.0) for t in _TARGETS]
-    _TAG = str(CONFIG.get("run_id") or "squall-load")
+if not CONFIG.get("locustfile"):  # with your own locustfile, only its users run
 
     class SquallUser(FastHttpUser):
         """Requests the configured targets by weight, each request in the control or the experiment group."""
 
         host = "http://127.0.0.1"
-        wait_time = constant(float(CONFIG.get("wait_s", 0.1)))
-        splitter = Splitter(float(CONFIG.get("experiment_share", 0.5)))
-        # a seeded choice per process: the same settings give the same sequence of targets
-        chooser = random.Random(int(CONFIG.get("seed", 0)) * 7919 + int(os.environ.get("SQUALL_LOAD_INDEX") or 0))
+
+        def on_start(self) -> None:
+            settings = _settings(self.environment)
+            self.targets: list[dict[str, Any]] = list(settings.get("targets") or [])
+            self.weights = [float(t.get("weight") or 1.0) for t in self.targets]
+            self.tag = str(settings.get("run_id") or "squall-load")
+            self.pause = float(settings.get("wait_s", 0.1))
+            self.splitter = _splitter(float(settings.get("experiment_share", 0.5)))
+            # a seeded choice per process: the same settings give the same sequence of targets
+            index = int(os.environ.get("SQUALL_LOAD_INDEX") or 0)
+            self.chooser = random.Random(int(settings.get("seed", 0)) * 7919 + index * 131 + id(self) % 131)
+
+        def wait_time(self) -> float:  # type: ignore[override]
+            return self.pause
 
         @task
         def request_target(self) -> None:
-            target = self.chooser.choices(_TARGETS, weights=_WEIGHTS)[0]
+            if not self.targets:
+                gevent.sleep(0.5)  # a worker that has not received the settings yet
+                return
+            target = self.chooser.choices(self.targets, weights=self.weights)[0]
             group = self.splitter.next()
-            headers = {**group_headers(_TAG, group), **(target.get("headers") or {})}
+            headers = {**group_headers(self.tag, group), **(target.get("headers") or {})}
             expect = target.get("expect_status")
             with self.client.request(target["method"], target["url"], name=target["name"], headers=headers,
                                      catch_response=True, context={"squall_group": group}) as response:
                 status = response.status_code
-                if expect:
-                    good = status in expect
-                else:
-                    good = 200 <= (status or 0) < 400
+                good = status in expect if expect else 200 <= (status or 0) < 400
                 if good:
                     response.success()
                 else:
                     response.failure(f"status {status}")
+
+
+_splitters: dict[float, Splitter] = {}
+
+
+def _splitter(share: float) -> Splitter:
+    """One splitter per process and share: the groups alternate across all users of the process."""
+    return _splitters.setdefault(share, Splitter(share))

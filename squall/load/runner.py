@@ -31,7 +31,21 @@ logger = logging.getLogger("chaostoolkit.squall")
 
 LOCUSTFILE = str(Path(__file__).with_name("locustfile.py"))
 STOP_WAIT_S = 5.0
+#: set by `squall gameday manifest --load-workers N` in the game day's pod: N workers run elsewhere (a Deployment)
+EXTERNAL_WORKERS_ENV = "SQUALL_LOAD_EXTERNAL_WORKERS"
+BIND_ENV = "SQUALL_LOAD_BIND"  # the address the master and the collector listen on (default 127.0.0.1)
+MASTER_PORT_ENV = "SQUALL_LOAD_MASTER_PORT"
+COLLECTOR_PORT_ENV = "SQUALL_LOAD_COLLECTOR_PORT"
 START_TIMEOUT_S = 30.0
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    if not value.isdigit():
+        raise LoadError(f"${name}={value!r} is not valid (expected a whole number)")
+    return int(value)
 
 
 class LoadError(SquallError):
@@ -44,7 +58,9 @@ class LoadRun:
     def __init__(self, spec: LoadSpec, run_id: str | None = None) -> None:
         self.spec = spec
         self.run_id = run_id or config.run_id()
-        self.collector = Collector(spec.max_samples)
+        self.external_workers = _env_int(EXTERNAL_WORKERS_ENV, 0)
+        self.bind = os.environ.get(BIND_ENV) or "127.0.0.1"
+        self.collector = Collector(spec.max_samples, self.bind, _env_int(COLLECTOR_PORT_ENV, 0))
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self.started_at: float | None = None
@@ -67,14 +83,15 @@ class LoadRun:
         atexit.register(self.stop)
         registry.register(self)
         self.started_at = time.time()
-        if self.spec.workers == 0:
+        workers = self.external_workers or self.spec.workers
+        if workers == 0:
             self._spawn("locust", [*common, *users], 0)
         else:
-            port = free_port()
-            self._spawn("master", [*common, *users, "--master", "--master-bind-host", "127.0.0.1",
-                                   "--master-bind-port", str(port), "--expect-workers", str(self.spec.workers),
+            port = _env_int(MASTER_PORT_ENV, 0) or free_port()
+            self._spawn("master", [*common, *users, "--master", "--master-bind-host", self.bind,
+                                   "--master-bind-port", str(port), "--expect-workers", str(workers),
                                    "--expect-workers-max-wait", str(int(START_TIMEOUT_S))], 0)
-            for index in range(1, self.spec.workers + 1):
+            for index in range(1, 0 if self.external_workers else workers + 1):
                 self._spawn(f"worker-{index}", [*common, "--worker", "--master-host", "127.0.0.1",
                                                 "--master-port", str(port)], index)
 
@@ -86,7 +103,7 @@ class LoadRun:
             "SQUALL_LOAD_CONFIG": json.dumps({
                 "collector": self.collector.address, "run_id": self.run_id,
                 "targets": [t.to_json() for t in self.spec.targets], "experiment_share": self.spec.experiment_share,
-                "wait_s": self.spec.wait_s, "seed": self.spec.seed,
+                "wait_s": self.spec.wait_s, "seed": self.spec.seed, "locustfile": bool(self.spec.locustfile),
             }),
             "SQUALL_LOAD_INDEX": str(index),
             config.RUN_ID_ENV: self.run_id,

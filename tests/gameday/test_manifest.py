@@ -66,3 +66,37 @@ def test_default_image_is_the_documented_placeholder(tmp_path: Path, passing: Pa
     image = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image.startswith("ghcr.io/OWNER/squall:")
     assert cron["spec"]["timeZone"] == "UTC"
+
+
+def test_manifest_with_load_workers_adds_the_workers_and_a_service_for_the_master(
+    tmp_path: Path, passing: Path, write_suite: Callable[..., Path]
+) -> None:
+    suite = write_suite({"name": "Load Weekly", "schedule": {"cron": "0 10 * * TUE", "timezone": "UTC"},
+                         "experiments": [{"path": passing.name}]})
+    proc = squall("gameday", "manifest", str(suite), "--load-workers", "3", "--namespace", "chaos", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    kinds = {d["kind"]: d for d in docs}
+    assert set(kinds) == {"ServiceAccount", "Role", "RoleBinding", "ConfigMap", "CronJob", "Service", "Deployment"}
+    service, workers = kinds["Service"], kinds["Deployment"]
+    assert service["metadata"]["name"] == "squall-load-weekly-load"
+    assert {p["port"] for p in service["spec"]["ports"]} == {5557, 5558}
+    # the Service selects the game day's pod (where squall runs the Locust master), never the workers
+    job_pod = kinds["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]
+    selector = service["spec"]["selector"]
+    assert selector.items() <= job_pod["metadata"]["labels"].items()
+    assert not selector.items() <= workers["spec"]["template"]["metadata"]["labels"].items()
+    env = {e["name"]: e["value"] for e in job_pod["spec"]["containers"][0]["env"]}
+    assert env["SQUALL_LOAD_EXTERNAL_WORKERS"] == "3" and env["SQUALL_LOAD_MASTER_PORT"] == "5557"
+    assert workers["apiVersion"] == "apps/v1" and workers["spec"]["replicas"] == 3
+    assert workers["spec"]["selector"]["matchLabels"] == workers["spec"]["template"]["metadata"]["labels"]
+    (worker,) = workers["spec"]["template"]["spec"]["containers"]
+    assert worker["command"] == ["python", "-m", "squall.load.worker"]
+    assert worker["args"] == ["--worker", "--master-host", "squall-load-weekly-load.chaos.svc", "--master-port", "5557"]
+    assert {"name": "SQUALL_LOAD_COLLECTOR", "value": "squall-load-weekly-load.chaos.svc:5558"} in worker["env"]
+    # without the option, nothing of the load is deployed
+    plain = squall("gameday", "manifest", str(suite), cwd=tmp_path)
+    assert {d["kind"] for d in yaml.safe_load_all(plain.stdout) if d} == {
+        "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "CronJob"}
+    bad = squall("gameday", "manifest", str(suite), "--load-workers", "-1", cwd=tmp_path)
+    assert bad.returncode != 0 and "--load-workers" in bad.stderr

@@ -103,3 +103,35 @@ def test_the_splitter_marks_exactly_the_share_evenly() -> None:
         groups = [splitter.next() for _ in range(100)]
         assert groups.count(EXPERIMENT) == int(100 * share)
         assert groups[:20].count(EXPERIMENT) == int(20 * share)  # spread through time, not bunched
+
+
+def test_workers_started_elsewhere_get_the_settings_from_the_master(proxied: Proxied, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `squall gameday manifest --load-workers N` deploys: a worker with no settings of its own joins the master."""
+    import os
+    import subprocess
+
+    from squall.load.collector import free_port
+    from squall.load.runner import LOCUSTFILE
+
+    port = free_port()
+    monkeypatch.setenv("SQUALL_LOAD_EXTERNAL_WORKERS", "1")
+    monkeypatch.setenv("SQUALL_LOAD_MASTER_PORT", str(port))
+    run = LoadRun(_spec(f"{proxied.proxied}/pay"))  # type: ignore[arg-type]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQUALL_LOAD")}
+    worker = None
+    try:
+        run.start()
+        assert len(run.pids) == 1  # the master only
+        env["SQUALL_LOAD_COLLECTOR"] = run.collector.address  # as the worker Deployment's env names the Service
+        worker = subprocess.Popen([sys.executable, "-m", "locust", "-f", LOCUSTFILE, "--worker", "--master-host",
+                                   "127.0.0.1", "--master-port", str(port), "--loglevel", "WARNING"],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        run.wait_until(1.0, timeout_s=40)
+    finally:
+        run.stop()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(10)
+    samples = run.samples(0, 2e9)
+    assert {s.pid for s in samples} == {worker.pid}
+    assert {s.group for s in samples} == {CONTROL, EXPERIMENT} and all(s.ok for s in samples)
