@@ -25,7 +25,8 @@ def test_it_imports_nothing_from_the_rest_of_squall_and_does_no_io() -> None:
 def test_it_exports_exactly_its_public_names() -> None:
     assert set(squall.statistics.__all__) == {
         "MAX_PER_GROUP", "MIN_RATIO_REQUESTS", "PLANNING_POWER", "TAIL_REQUESTS", "Comparison", "Effect", "Sample",
-        "Verdict", "compare", "minimum_requests", "quantile_variance", "ratio_variance", "sample_size",
+        "Verdict", "compare", "minimum_requests", "quantile_interval", "quantile_variance", "ratio_interval",
+        "ratio_variance", "sample_size",
     }
     for name in squall.statistics.__all__:
         assert hasattr(squall.statistics, name), name
