@@ -57,13 +57,16 @@ def _free_port() -> int:
 
 @pytest.fixture
 def pushgateway() -> Iterator[str]:
-    """A real Pushgateway on a free loopback port (persistence off); yields its URL."""
+    """A real Pushgateway on a free loopback port; yields its URL.
+
+    Persistence off: Debian's build otherwise keeps every push in /var/lib/prometheus/pushgateway.data.
+    """
     binary = shutil.which(PUSHGATEWAY)
     if binary is None:
         pytest.skip(f"the {PUSHGATEWAY} binary is not on PATH (apt-get install prometheus-pushgateway)")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"],
+    proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20.0
