@@ -21,7 +21,10 @@ target, ticks missed while it hangs are skipped), ``stop_conditions``
 (``success_rate_below``: ``threshold``, ``for_s``; ``burn_rate_above``: ``slo``,
 ``threshold``, ``window_s``; optional ``target`` and ``min_samples``, judged only
 on samples taken since the method started), ``report``, ``report_dir``,
-``max_samples`` (default 20,000) and ``check_traffic`` (default true: a proxy
+``max_samples`` (default 20,000), ``tracing`` (OpenTelemetry spans of the run over
+OTLP/HTTP: ``endpoint``, ``headers``, ``service_name``, ``trace_url_template``,
+``enabled``; also switched on by ``OTEL_EXPORTER_OTLP_ENDPOINT``, see
+``squall.telemetry.tracing``) and ``check_traffic`` (default true: a proxy
 fault the embedded proxy saw no traffic through makes the run inconclusive).
 
 What it closes in Chaos Toolkit (chaostoolkit-lib 1.44):
@@ -205,16 +208,21 @@ def after_method_control(context: dict[str, Any], state: Any = None, **kwargs: A
 
 @_guarded
 def before_activity_control(context: dict[str, Any], **kwargs: Any) -> None:
-    """Refuse to start another method activity once the run was interrupted or aborted."""
+    """Refuse to start another method activity once the run was interrupted or aborted; open its span."""
     if _current is not None and _current.method_active:
         _current.guard.raise_pending()
+    if _current is not None and isinstance(context, dict):
+        _current.activity_started(context)
 
 
 @_guarded
 def after_activity_control(context: dict[str, Any], state: Any = None, **kwargs: Any) -> None:
-    """Record verifier results and failed fault actions."""
+    """Record verifier results and failed fault actions; close the activity's span."""
     if _current is not None and isinstance(context, dict):
-        _current.record_activity(context, state)
+        try:
+            _current.record_activity(context, state)
+        finally:
+            _current.activity_ended(context, state)
 
 
 @_guarded

@@ -162,9 +162,8 @@ def finish_run(run: "ControlledRun", journal: dict[str, Any]) -> None:
 
 def trace_record(tracing: Any) -> dict[str, Any]:
     """The run record's ``trace``: the run's trace id, its link and the template for links to other traces."""
-    template = tracing.trace_url("{trace_id}")
     return {"trace_id": tracing.trace_id, "url": tracing.trace_url(tracing.trace_id),
-            "url_template": template}
+            "url_template": tracing.url_template}
 
 
 def end_trace(run: "ControlledRun", extension: dict[str, Any], entries: list[Any]) -> None:

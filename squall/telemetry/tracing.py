@@ -206,6 +206,11 @@ class RunTracing:
         """The run's trace id ('' before the run span started)."""
         return trace_id_hex(self.run_span) if self.run_span is not None else ""
 
+    @property
+    def url_template(self) -> str | None:
+        """The trace viewer's link template (``trace_url_template``), if configured."""
+        return self._p.target.trace_url_template
+
     def trace_url(self, trace_id: str) -> str | None:
         """The viewer link for a trace id (``trace_url_template``), or None."""
         return trace_url(self._p.target.trace_url_template, trace_id)
