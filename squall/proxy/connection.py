@@ -83,6 +83,8 @@ class Connection:
         self.http_decided = True
         if looks_like_http(first):
             self.http = HttpObserver(self)
+        self.up.route()
+        self.down.route()
 
     def pipe_to(self, endpoint: Endpoint) -> Pipe:
         """The pipe writing to ``endpoint``."""

@@ -49,12 +49,14 @@ class Pipe:
         "dst",
         "early",
         "eof_done",
+        "fast",
         "loop",
         "queue",
         "queued",
         "splicer",
         "src",
         "stages",
+        "stats",
         "task",
         "upstream",
         "waiters",
@@ -66,6 +68,9 @@ class Pipe:
         self.upstream = upstream
         self.src, self.dst = src, dst
         src.pipe_in = self
+        self.stats = conn.proxy.stats
+        # the destination transport while nothing needs to see the bytes (see ``route``), else None
+        self.fast: asyncio.Transport | None = None
         self.contexts: dict[int, ToxicContext] = {}
         self.stages: list[ToxicContext] = []
         self.queue: deque[Chunk | None] | None = None  # created on first use: most pipes never queue
@@ -88,7 +93,23 @@ class Pipe:
                 self.feed_eof()
             else:
                 self.feed(item)
+        self.route()
         self._resume("dial")
+
+    def route(self) -> None:
+        """Choose the next bytes' route: straight to the destination if no toxic, queue, parser or splice needs them.
+
+        Called wherever one of those conditions changes (toxics set, the chain task ends,
+        HTTP detected, splicing started or stopped, EOF, close), always before the next
+        byte can arrive: a toxic added through the API is on the slow route before it answers.
+        """
+        dst = self.dst.transport
+        conn = self.conn
+        self.fast = dst if (
+            dst is not None and not self.stages and self.task is None and self.early is None
+            and self.splicer is None and conn.http_decided and conn.http is None and not conn.closed
+            and not self.eof_done
+        ) else None
 
     # -- toxics ------------------------------------------------------------
     def set_chain(self, specs: list[ToxicSpec]) -> None:
@@ -111,6 +132,7 @@ class Pipe:
             wake(fut)
         if self.queue and self.task is None and not self.conn.closed:
             self.task = self.loop.create_task(self._run())
+        self.route()
 
     def http_error(self) -> HttpError | None:
         """The first active http_error toxic on this direction, if any."""
@@ -122,6 +144,16 @@ class Pipe:
     # -- data --------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         """Data arrived from the source side."""
+        fast = self.fast
+        if fast is not None and not fast.is_closing():  # the shortest route: no task hop, no Chunk, no stamp
+            fast.write(data)
+            if self.upstream:
+                self.stats.bytes_up += len(data)
+            else:
+                self.stats.bytes_down += len(data)
+            if len(data) >= splice.SPLICE_AFTER and splice.AVAILABLE:
+                self._start_splice()
+            return
         if self.conn.closed:
             return
         if self.early is not None:  # still dialling the upstream: hold it (reading pauses)
@@ -188,6 +220,7 @@ class Pipe:
             self.splicer = splice.Splicer(self)
         except OSError:
             return  # too many open files, no socket object: stay on the normal path
+        self.fast = None
         self._pause("splice")
 
     def _stop_splice(self) -> None:
@@ -196,6 +229,7 @@ class Pipe:
             left, self.splicer = self.splicer.stop(), None
             if left:
                 self.write(left)
+            self.route()
             self._resume("splice")
 
     def splice_ended(self, left: bytes, how: str) -> None:
@@ -203,6 +237,7 @@ class Pipe:
         self.splicer = None
         if left:
             self.write(left)
+        self.route()
         if how == "eof":
             self.feed_eof()  # the source transport stays paused: it has nothing more to read
         else:
@@ -252,6 +287,7 @@ class Pipe:
             self.conn.close("closed")
         finally:
             self.task = None
+            self.route()
 
     async def _emit(self, chunk: Chunk, i: int, stages: list[ToxicContext]) -> None:
         if i >= len(stages):
@@ -267,6 +303,7 @@ class Pipe:
 
     def _propagate_eof(self) -> None:
         self.eof_done = True
+        self.fast = None
         if self.conn.http is not None and not self.upstream:
             self.conn.http.response_eof()
         transport = self.dst.transport
@@ -306,6 +343,7 @@ class Pipe:
 
     def shutdown(self) -> None:
         """Stop timers, splicing and the chain task (the connection is closing)."""
+        self.fast = None
         if self.splicer is not None:
             self.splicer.stop()
             self.splicer = None
