@@ -31,6 +31,7 @@ from squall.load import CONTROL, EXPERIMENT, registry
 from squall.load.collector import LoadSample
 from squall.load.groups import group_of
 from squall.probes.proxy import fetch_stats
+from squall.statistics import Sample, compare
 from squall.verify._common import result
 
 __all__ = ["no_regression", "retry_amplification"]
@@ -79,9 +80,7 @@ def _marker_forwarded(events: list[dict[str, Any]] | None) -> bool | None:
     return any(group_of(e.get("baggage") or {}) == EXPERIMENT for e in events)
 
 
-def _sample(samples: Sequence[LoadSample]) -> Any:
-    from squall.statistics import Sample
-
+def _sample(samples: Sequence[LoadSample]) -> Sample:
     return Sample(ok=[s.ok for s in samples], latency_ms=[s.latency_ms for s in samples])
 
 
@@ -132,8 +131,6 @@ def no_regression(
         if forwarded is None:
             evidence["design_note"] = ("the group marker's forwarding could not be checked: "
                                        + (why or "the proxy saw no request in the window"))
-    from squall.statistics import compare
-
     try:
         comparison = compare(_sample(control), _sample(experiment), max_drop=max_drop, max_increase_ms=max_increase_ms,
                              quantiles=qs, confidence=confidence, seed=seed)
@@ -143,7 +140,7 @@ def no_regression(
     summary = comparison.sentence
     if forwarded is False:
         summary = f"{summary} (before/during comparison: the service does not forward the group marker)"
-    if comparison.verdict == "inconclusive" and comparison.needed_per_group:
+    if comparison.verdict == "inconclusive" and comparison.needed_per_group and "would settle" not in summary:
         summary = f"{summary}; about {comparison.needed_per_group} requests per group would settle it"
     return result("no_regression", comparison.verdict, summary, evidence)  # type: ignore[arg-type]
 
