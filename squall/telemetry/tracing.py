@@ -151,7 +151,8 @@ class _Provider:
         self.run_id = run_id
         attrs = {"service.name": target.service_name, "service.version": __version__}
         resource = Resource.create({**attrs, "squall.run_id": run_id} if run_id else attrs)
-        self.provider = TracerProvider(resource=resource)
+        # no atexit shutdown: ours is bounded, the SDK's would wait for a dead collector at interpreter exit
+        self.provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         inner = exporter or OTLPSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
                                              timeout=EXPORT_TIMEOUT_S)
         self.exporter = _WarnOnce(inner, target.endpoint)
