@@ -1,6 +1,7 @@
 """The success ratio: drops beyond the margin fail, equal ratios pass, degenerate groups stay sensible."""
 
 import numpy as np
+import pytest
 from stats_groups import group, rng_for
 
 from squall.statistics import MIN_RATIO_REQUESTS, Sample, compare
@@ -96,3 +97,12 @@ def test_numpy_arrays_are_accepted_as_well_as_lists() -> None:
     as_lists = Sample(ok=[bool(v) for v in control.ok], latency_ms=[float(v) for v in control.latency_ms])
     assert compare(control, control).to_json() == compare(as_lists, as_lists).to_json()
     assert isinstance(control.ok, np.ndarray)
+
+
+def test_the_interval_is_newcombes_published_example() -> None:
+    # Newcombe (1998), Statistics in Medicine 17:873-890, example (a): 56/70 - 48/80,
+    # method 10 (hybrid score, no continuity correction): 0.0524 to 0.3339
+    result = compare(_counted(80, 48), _counted(70, 56), max_drop=0.01, max_increase_ms=None)
+    ratio = result.effects[0]
+    assert ratio.difference == pytest.approx(0.2)
+    assert (round(ratio.low, 4), round(ratio.high, 4)) == (0.0524, 0.3339)
