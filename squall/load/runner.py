@@ -63,6 +63,7 @@ class LoadRun:
         self.collector = Collector(spec.max_samples, self.bind, _env_int(COLLECTOR_PORT_ENV, 0))
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
+        self.started_pids: list[int] = []  # every process ever started, for the record
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         self._logdir: tempfile.TemporaryDirectory[str] | None = None
@@ -113,6 +114,7 @@ class LoadRun:
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
         with self._lock:
             self.processes.append(proc)
+            self.started_pids.append(proc.pid)
             self.logs.append(log)
         logger.info("squall load: started Locust %s (pid %d)", role, proc.pid)
 
@@ -187,6 +189,7 @@ class LoadRun:
             "settings": self.spec.describe(),
             "started": self.started_at,
             "ended": self.stopped_at,
+            "pids": list(self.started_pids),  # Locust processes squall started (and stopped)
             "processes": len(self.collector.pids),
             "requests": self.collector.count(),
             "kept_samples": len(self.collector.samples),

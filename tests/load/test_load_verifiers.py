@@ -1,0 +1,81 @@
+"""no_regression and retry_amplification read the load running in this process, the fault ledger and the proxy's stats."""
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from load_harness import Proxied
+from services import clients
+
+from squall.actions.toxiproxy import add_http_error, heal
+from squall.background import serve_app
+from squall.load import EXPERIMENT_SCOPE, LoadRun, parse
+from squall.verify import no_regression, retry_amplification
+
+
+@pytest.fixture
+def retry_storm(proxied: Proxied) -> Iterator[str]:
+    """A client service that retries 4 times with no breaker and forwards trace context (and so the group marker)."""
+    settings = clients.Settings(max_attempts=4, backoff_base_s=0.001, breaker_threshold=10**6, forward_traceparent=True,
+                                attempt_timeout_s=1.0, deadline_s=5.0)
+    with serve_app(lambda: clients.make_resilient_app(f"{proxied.proxied}/pay", settings)) as url:
+        yield f"{url}/checkout"
+
+
+@pytest.fixture
+def unforwarding(proxied: Proxied) -> Iterator[str]:
+    """A client service that does not forward traceparent/baggage (one attempt, failures become 502)."""
+    with serve_app(lambda: clients.make_fragile_app(f"{proxied.proxied}/pay")) as url:
+        yield f"{url}/checkout"
+
+
+def _load(url: str) -> LoadRun:
+    run = LoadRun(parse({"targets": [url], "users": 4, "spawn_rate": 50, "wait_s": 0.02, "during_s": 30}))
+    run.start()
+    return run
+
+
+def test_retry_amplification_over_budget_fails_with_the_ratio(proxied: Proxied, retry_storm: str) -> None:
+    config = {"toxiproxy_url": proxied.toxiproxy}
+    run = _load(retry_storm)
+    try:
+        run.wait_until(0.5)
+        add_http_error("payments", status=503, baggage=EXPERIMENT_SCOPE, configuration=config)
+        time.sleep(1.5)
+        over = retry_amplification("payments", max_ratio=1.5, configuration=config)
+        within = retry_amplification("payments", max_ratio=5, configuration=config)
+    finally:
+        heal("payments", configuration=config)
+        run.stop()
+    assert over["verdict"] == "failed", over
+    evidence = over["evidence"]
+    assert evidence["design"] == "experiment group"
+    assert 3.0 <= evidence["ratio"] <= 4.2  # four attempts per failing request, a few still in flight
+    assert evidence["client_requests"] >= 10 and "> budget 1.5" in over["summary"]
+    assert evidence["control_group"]["ratio"] is not None and evidence["control_group"]["ratio"] <= 1.2
+    assert within["verdict"] == "passed"
+
+
+def test_no_regression_without_load_is_inconclusive_and_says_why() -> None:
+    outcome = no_regression()
+    assert outcome["verdict"] == "inconclusive" and "no load is running" in outcome["summary"]
+
+
+def test_a_service_that_does_not_forward_the_marker_falls_back_to_before_during(
+    proxied: Proxied, unforwarding: str
+) -> None:
+    config = {"toxiproxy_url": proxied.toxiproxy}
+    run = _load(unforwarding)
+    try:
+        run.wait_until(1.5)
+        add_http_error("payments", status=503, configuration=config)  # unscoped: the marker never arrives
+        time.sleep(1.5)
+        outcome = no_regression(max_increase_ms=None, configuration=config)
+    finally:
+        heal("payments", configuration=config)
+        run.stop()
+    evidence = outcome["evidence"]
+    assert evidence["design"] == "before-during" and "weaker design" in evidence["design_note"]
+    assert "before/during comparison" in outcome["summary"]
+    assert outcome["verdict"] == "failed"  # every request during the fault failed, none before it
+    assert evidence["n_control"] >= 20 and evidence["n_experiment"] >= 20
