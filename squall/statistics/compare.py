@@ -38,6 +38,7 @@ def compare(control: Sample, experiment: Sample, *, max_drop: float | None = 0.0
     ok_c, latency_c = _arrays("control", control)
     ok_e, latency_e = _arrays("experiment", experiment)
     _check_arguments(max_drop, max_increase_ms, quantiles, confidence, seed, resamples)
+    confidence = float(confidence)
     effects: list[Effect] = []
     if max_drop is not None:
         effects.append(ratio_effect(ok_c, ok_e, max_drop=float(max_drop), confidence=confidence,
