@@ -66,7 +66,14 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` on a loop from ``new_event_loop()``."""
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+    runner = asyncio.Runner(loop_factory=new_event_loop)
+    try:
+        runner.get_loop()  # a bad SQUALL_EVENT_LOOP fails here, before the coroutine is run
+    except BaseException:
+        coro.close()  # never awaited: closed, so Python does not warn about it
+        runner.close()
+        raise
+    with runner:
         return runner.run(coro)
 
 

@@ -2,8 +2,11 @@
 
 ``api`` is parametrized over the embedded proxy and, when ``toxiproxy-server``
 is on PATH, a real toxiproxy-server, so conformance cases run against both.
+``any_admin`` runs the embedded proxy in a thread on plain asyncio and as
+`squall proxy serve` on uvloop; ``loop_admin`` runs it in a thread on each loop.
 """
 
+import os
 import re
 import shutil
 import socket
@@ -19,6 +22,7 @@ import pytest
 from aiohttp import web
 from proxy_helpers import Api
 
+from squall import loops
 from squall.background import serve_app
 from squall.proxy import RunningProxy, run_in_thread
 
@@ -31,6 +35,21 @@ def _client(url: str) -> httpx.Client:
 def proxy() -> Iterator[RunningProxy]:
     with run_in_thread() as running:
         yield running
+
+
+def _need_loop(loop: str) -> None:
+    if loop == "uvloop" and loops.implementation() != "uvloop":
+        pytest.skip("uvloop is not installed here")
+
+
+@pytest.fixture(params=["uvloop", "asyncio"])
+def loop_admin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The embedded proxy in a thread on each event loop (``SQUALL_EVENT_LOOP``); each test starts empty."""
+    _need_loop(request.param)
+    monkeypatch.setenv(loops.ENV, request.param)
+    with run_in_thread() as running, _client(running.url) as client:
+        assert running.loop.loop is not None and loops.loop_implementation(running.loop.loop) == request.param
+        yield Api(client, "embedded")
 
 
 def _free_port() -> int:
@@ -74,13 +93,17 @@ def admin(proxy: RunningProxy) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def serve_url() -> Iterator[str]:
-    """`squall proxy serve --port 0` as a process (uvloop when installed), shared by a module's tests."""
+    """`squall proxy serve --port 0` as a process on uvloop, shared by a module's tests."""
+    _need_loop("uvloop")
     cmd = [sys.executable, "-c", "from squall.cli import main; main()", "proxy", "serve", "--port", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = {**os.environ, loops.ENV: "uvloop"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         assert proc.stdout is not None
-        match = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
         assert match is not None, "squall proxy serve printed no admin URL"
+        assert "event loop uvloop" in line, line
         yield match.group(0)
     finally:
         proc.terminate()
@@ -93,10 +116,11 @@ def serve_url() -> Iterator[str]:
             proc.stdout.close()
 
 
-@pytest.fixture(params=["in-thread", "serve"])
-def any_admin(request: pytest.FixtureRequest) -> Iterator[Api]:
-    """The embedded proxy in a thread (asyncio) and as `squall proxy serve`; each test starts empty."""
-    if request.param == "in-thread":
+@pytest.fixture(params=["in-thread-asyncio", "serve-uvloop"])
+def any_admin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The embedded proxy in a thread on plain asyncio and as `squall proxy serve` on uvloop; each test starts empty."""
+    if request.param == "in-thread-asyncio":
+        monkeypatch.setenv(loops.ENV, "asyncio")
         with run_in_thread() as running, _client(running.url) as client:
             yield Api(client, "embedded")
         return

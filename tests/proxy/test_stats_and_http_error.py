@@ -7,6 +7,12 @@ import pytest
 from proxy_helpers import Api, connect, recv_exactly
 
 
+@pytest.fixture
+def admin(loop_admin: Api) -> Api:
+    """Every test here runs on uvloop and on plain asyncio (squall.loops)."""
+    return loop_admin
+
+
 def _http(admin: Api, upstream: str) -> httpx.Client:
     listen = admin.create("svc", upstream)["listen"]
     return httpx.Client(base_url=f"http://{listen}", timeout=10, trust_env=False)

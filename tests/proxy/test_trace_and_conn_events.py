@@ -7,6 +7,12 @@ import httpx
 import pytest
 from proxy_helpers import Api, connect, recv_exactly
 
+
+@pytest.fixture
+def admin(loop_admin: Api) -> Api:
+    """Every test here runs on uvloop and on plain asyncio (squall.loops)."""
+    return loop_admin
+
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
 
