@@ -4,6 +4,7 @@
 tests' servers and the demo take theirs from the same place.
 """
 
+import ast
 import importlib.util
 import os
 import re
@@ -11,15 +12,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
+import squall
 from squall import loops
 from squall.background import BackgroundLoop
 from squall.errors import ExperimentInvalid
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("uvloop") is None,
                                 reason="uvloop is not installed here (it is a dependency on CPython outside Windows)")
+
+_LOOP_MAKERS = {"run", "new_event_loop", "Runner", "install", "get_event_loop"}
 
 #: a Python that cannot import uvloop, as on a platform where it does not exist
 _WITHOUT_UVLOOP = "import sys; sys.modules['uvloop'] = None; "
@@ -122,3 +127,16 @@ def test_proxy_serve_refuses_an_unknown_loop_and_a_bad_backlog() -> None:
         assert proc.wait(30) == 4  # squall's exit code for a bad argument
         assert proc.stderr is not None and "Invalid value for '--backlog'" in proc.stderr.read()
 
+
+
+def test_every_event_loop_squall_starts_comes_from_squall_loops() -> None:
+    root = Path(squall.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "loops.py" and path.parent == root:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in _LOOP_MAKERS and \
+                    isinstance(node.value, ast.Name) and node.value.id in ("asyncio", "uvloop"):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.value.id}.{node.attr}")
+    assert found == [], "use squall.loops.run / new_event_loop instead: " + ", ".join(found)
