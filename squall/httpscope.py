@@ -18,7 +18,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["METHODS", "SCOPE_ATTRIBUTES", "Scope", "ScopeInvalid", "header_items"]
+from squall.errors import ExperimentInvalid
+
+__all__ = ["METHODS", "SCOPE_ATTRIBUTES", "Scope", "ScopeInvalid", "header_items", "scope_from_arguments"]
 
 #: the scope attributes, in the order they are shown
 SCOPE_ATTRIBUTES = ("method", "path_prefix", "path_regex", "header_name", "header_value", "baggage")
@@ -138,3 +140,14 @@ def _regex(value: str) -> re.Pattern[str] | None:
     except (re.error, RecursionError, OverflowError) as exc:
         raise ScopeInvalid("path_regex", f"{value!r} is not a valid regular expression ({exc}; "
                            r"expected a Python regular expression such as ^/payments/\d+)") from None
+
+
+def scope_from_arguments(**given: Any) -> Scope:
+    """The scope of an activity's arguments (None or "" = any), or ExperimentInvalid naming the bad argument."""
+    for name, value in given.items():
+        if value is not None and not isinstance(value, str):
+            raise ExperimentInvalid(f"{name}={value!r} (expected a string)")
+    try:
+        return Scope({k: v for k, v in given.items() if v})
+    except ScopeInvalid as exc:
+        raise ExperimentInvalid(f"{exc.attribute}: {exc.message}") from None

@@ -15,6 +15,7 @@ from squall.exitcodes import ExitCode
 from squall.gameday.suite import is_suite_document, validate_suite
 from squall.validation import Problem, check_experiment, load_document, validate_experiment
 from squall.validation.roles import role_warnings_of
+from squall.validation.scopes import scope_lines_of
 
 __all__ = ["Problem", "check_experiment", "command", "validate_experiment", "validate_file"]
 
@@ -46,6 +47,8 @@ def command(files: tuple[Path, ...], offline: bool) -> None:
             click.echo(str(problem), err=True)
         for warning in role_warnings_of(file):
             click.echo(f"{file}: warning: {warning}", err=True)
+        for line in scope_lines_of(file):  # what each HTTP fault aims at (squall.validation.scopes)
+            click.echo(f"{file}: scope: {line}")
         if not problems:
             click.echo(f"{file}: valid")
     if total:

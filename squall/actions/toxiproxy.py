@@ -19,12 +19,14 @@ from squall import config
 from squall.activity import activity
 from squall.bounds import Bound, HostPort, bounded
 from squall.errors import ExperimentInvalid, SquallError, ToxiproxyAPIError, ToxiproxyUnreachable
+from squall.httpscope import scope_from_arguments
 from squall.ledger import Entry, Ledger
 from squall.toxiproxy_client import ToxiproxyClient, check_new_name, segment
 
 __all__ = [
     "add_bandwidth",
     "add_http_error",
+    "add_http_latency",
     "add_latency",
     "add_limit_data",
     "add_slicer",
@@ -128,6 +130,7 @@ def _toxic(
     name: str | None,
     description: str,
     embedded_only: bool = False,
+    detail: str = "",
 ) -> dict[str, Any]:
     _check_common(stream, toxicity)
     if name is not None and (not isinstance(name, str) or not name):
@@ -141,7 +144,7 @@ def _toxic(
             )
         _require_proxy(client, proxy)
         ledger = Ledger(config.ledger_path(configuration))
-        text = f"{description} on {proxy} ({stream}{'' if toxicity >= 1 else f', toxicity {toxicity}'})"
+        text = f"{description} on {proxy} ({detail}{stream}{'' if toxicity >= 1 else f', toxicity {toxicity}'})"
         undo = {"url": client.url, "proxy": proxy, "toxic": toxic_name}
         with _recorded(ledger, "toxiproxy.toxic", {"proxy": proxy, "toxic": toxic_name}, undo, text) as entry:
             stored = client.add_toxic(proxy, type_, attributes, name=toxic_name, stream=stream, toxicity=toxicity)
@@ -267,10 +270,19 @@ def add_limit_data(
 def add_http_error(
     proxy: str, status: int = 503, rate: float = 1.0, retry_after_s: int | None = None,
     first_n: int | None = None, body: str | None = None, name: str | None = None,
+    method: str | None = None, path_prefix: str | None = None, path_regex: str | None = None,
+    header_name: str | None = None, header_value: str | None = None, baggage: str | None = None,
     configuration: dict | None = None,
 ) -> dict:
     """Answer HTTP requests through `proxy` with `status` (rate 0..1, or only the `first_n`), optionally with Retry-After.
 
+    Scope (all optional, every one given must hold; other requests pass untouched):
+    `method` ("POST" or "POST,PUT"), `path_prefix` (the request target starts
+    with it, query included), `path_regex` (Python re.search on the target),
+    `header_name` (+ `header_value`: the value or one of its comma-separated
+    items), `baggage` ("key=value" or "key": a W3C baggage member, e.g.
+    "squall.group=experiment"). `first_n` and `rate` count requests in scope.
+    `squall.verify.fault_scope` proves afterwards that nothing outside it was hit.
     Needs squall's embedded proxy (`squall proxy serve`); against
     toxiproxy-server it fails before anything is applied.
     """
@@ -279,11 +291,51 @@ def add_http_error(
         retry_after_s = int(retry_after_s)
     if body is not None and not isinstance(body, str):
         raise ExperimentInvalid(f"body={body!r} (expected a string)")
+    scope = scope_from_arguments(method=method, path_prefix=path_prefix, path_regex=path_regex, header_name=header_name,
+                          header_value=header_value, baggage=baggage)
     attrs = {"status": status, "rate": rate, "first_n": first_n or 0,
-             "retry_after": int(retry_after_s or 0), "body": body or ""}
-    scope = f"first {first_n} requests" if first_n else f"{rate:.0%} of requests"
-    text = f"HTTP {status} for {scope}" + (f" with Retry-After {retry_after_s}s" if retry_after_s else "")
-    return _toxic(configuration, proxy, "http_error", attrs, "upstream", 1.0, name, text, embedded_only=True)
+             "retry_after": int(retry_after_s or 0), "body": body or "", **scope.attributes}
+    share = f"first {first_n} requests" if first_n else f"{rate:.0%} of requests"
+    retry = f"Retry-After {retry_after_s}s" if retry_after_s else ""
+    if scope.any:
+        text = f"HTTP {status} for {share}" + (f" with {retry}" if retry else "")
+        out = _toxic(configuration, proxy, "http_error", attrs, "upstream", 1.0, name, text, embedded_only=True)
+    else:  # the scope right after what the fault is, so the report's chart label keeps it
+        detail = ", ".join(p for p in (share, retry) if p) + ", "
+        out = _toxic(configuration, proxy, "http_error", attrs, "upstream", 1.0, name, f"HTTP {status} [{scope.text}]",
+                     embedded_only=True, detail=detail)
+    return {**out, "scope": scope.text}
+
+
+@activity(role="inject")
+@bounded(latency_ms=WHOLE, jitter_ms=WHOLE, rate=FRACTION)
+def add_http_latency(
+    proxy: str, latency_ms: int, jitter_ms: int = 0, rate: float = 1.0, name: str | None = None,
+    method: str | None = None, path_prefix: str | None = None, path_regex: str | None = None,
+    header_name: str | None = None, header_value: str | None = None, baggage: str | None = None,
+    configuration: dict | None = None,
+) -> dict:
+    """Hold HTTP requests through `proxy` for `latency_ms` (± `jitter_ms`) ms before forwarding them (a `rate` share).
+
+    Per request, not per byte: the whole request waits, requests behind it on
+    the same connection keep their order, responses are not delayed. Scope
+    arguments as for add_http_error (`method`, `path_prefix`, `path_regex`,
+    `header_name`, `header_value`, `baggage`); requests outside the scope pass
+    untouched. Needs squall's embedded proxy (`squall proxy serve`).
+    """
+    latency_ms, jitter_ms = int(latency_ms), int(jitter_ms)
+    scope = scope_from_arguments(method=method, path_prefix=path_prefix, path_regex=path_regex, header_name=header_name,
+                          header_value=header_value, baggage=baggage)
+    attrs = {"latency": latency_ms, "jitter": jitter_ms, "rate": rate, **scope.attributes}
+    delay = f"{latency_ms}{f'±{jitter_ms}' if jitter_ms else ''} ms"
+    share = f"{rate:.0%} of requests"
+    if scope.any:
+        out = _toxic(configuration, proxy, "http_latency", attrs, "upstream", 1.0, name,
+                     f"HTTP latency {delay} for {share}", embedded_only=True)
+    else:
+        out = _toxic(configuration, proxy, "http_latency", attrs, "upstream", 1.0, name,
+                     f"HTTP latency {delay} [{scope.text}]", embedded_only=True, detail=f"{share}, ")
+    return {**out, "scope": scope.text}
 
 
 @activity(role="inject")

@@ -11,8 +11,13 @@ STRIP_LANES = 6  # fault lanes of the run strip at most
 
 
 def fault_label(description: str) -> str:
-    """What a fault is, short enough for a chart: ``hang (until removed) on inventory-1 (downstream)`` -> ``hang on inventory-1``."""
-    text = " ".join(re.sub(r"\s*\([^()]*\)", "", description).split()) or " ".join(description.split()) or "fault"
+    """What a fault is, short enough for a chart: ``hang (until removed) on inventory-1 (downstream)`` -> ``hang on inventory-1``.
+
+    A request scope in brackets (``HTTP 503 [POST /payments*] on payments (...)``) is kept whole.
+    """
+    pieces = re.split(r"(\[[^\[\]]*\])", description)  # odd pieces: scopes, kept as they are
+    short = "".join(p if i % 2 else re.sub(r"\s*\([^()]*\)", "", p) for i, p in enumerate(pieces))
+    text = " ".join(short.split()) or " ".join(description.split()) or "fault"
     return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from squall import loader
 from squall.errors import ExperimentInvalid, FileInvalid
 from squall.validation.proxies import PROXY_MODULES, toxiproxy_problems
+from squall.validation.scopes import scope_problems
 from squall.validation.values import argument_problems, process_problem, url_problem
 
 __all__ = ["Problem", "check_experiment", "load_document", "validate_experiment"]
@@ -265,6 +266,8 @@ def check_experiment(doc: Any, file: str, lines: Mapping[Path_, int] | None = No
     if not isinstance(doc.get("configuration") or {}, dict):
         emitter(("configuration",))(f'"configuration" must be a mapping (got {type(doc["configuration"]).__name__})')
     configuration = _configuration(doc)
+    for at, activity_name, message in scope_problems(doc, configuration):
+        emitter(at, activity_name)(message)
     bad_url = url_problem(configuration.get("toxiproxy_url"))
     if bad_url is not None:
         emitter(("configuration", "toxiproxy_url"))(bad_url)
@@ -278,6 +281,9 @@ def _configuration(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The experiment's configuration with ``{type: env}`` entries resolved ({} if it is not a mapping)."""
     configuration = doc.get("configuration")
     return {k: _resolve(v) for k, v in configuration.items()} if isinstance(configuration, dict) else {}
+
+
+experiment_configuration = _configuration
 
 
 def _check_control_arguments(doc: dict[str, Any], arguments: Any, emit: Callable[[str], None]) -> None:

@@ -13,9 +13,10 @@ attributed (trace, header, time) is in ``squall.verify._observe``.
 
 from squall.verify._breaker import circuit_breaker
 from squall.verify._fallback import fallback
+from squall.verify._fault_scope import fault_scope
 from squall.verify._load import no_regression, retry_amplification
 from squall.verify._recovery import recovery
 from squall.verify._retries import retries
 from squall.verify._timeout import timeout
 
-__all__ = ["circuit_breaker", "fallback", "no_regression", "recovery", "retries", "retry_amplification", "timeout"]
+__all__ = ["circuit_breaker", "fallback", "fault_scope", "no_regression", "recovery", "retries", "retry_amplification", "timeout"]

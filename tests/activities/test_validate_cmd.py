@@ -86,7 +86,7 @@ def test_each_mistake_names_file_activity_line_and_expectation(tmp_path: Path) -
     problems = {str(p) for p in validate_experiment(path, offline=True)}
     text = "\n".join(sorted(problems))
     assert f'{path}:22: activity "slow-payments": unknown squall function "squall.actions.toxiproxy.add_latncy"' in text
-    assert "expected one of: add_bandwidth, add_http_error, add_latency, add_limit_data" in text
+    assert "expected one of: add_bandwidth, add_http_error, add_http_latency, add_latency, add_limit_data" in text
     assert "activity \"checkout-times-out\": argument budget_ms='fast' (expected a number)" in text
     assert 'unknown argument "retries" for squall.verify.timeout' in text
     assert 'unknown tolerance type "jsonpth" (expected one of: probe, regex, jsonpath, range)' in text
