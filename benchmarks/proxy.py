@@ -21,6 +21,8 @@ neighbour hurts all of them alike:
 - a burst of 500 connections at once through a 50 ms latency toxic, each doing
   a few round trips: round trips/s, p99, and connect stalls (a connect taking
   >= 1 s: a SYN dropped by a full accept queue is retried after 1 s);
+- a 100 ms latency toxic's precision on one connection: mean and p99 of the
+  round trip minus 100 ms and minus the direct p50 (ms);
 - memory per idle connection: the process's RSS growth over N connections
   that each echoed once, divided by N (measured first, before any burst has
   grown the allocators' pools; "n/a" without the other server's PID).
@@ -331,6 +333,27 @@ def burst(target: Target, n: int) -> None:
     time.sleep(0.5)  # let the closes settle before the next target
 
 
+def toxic_precision(target: Target, direct_p50_s: float, samples: int) -> None:
+    """How far over a 100 ms latency toxic one connection's round trips are (ms; the direct p50 subtracted)."""
+    assert target.api is not None
+    toxic = f"{PREFIX}_precision"
+    r = target.api.post(f"/proxies/{PREFIX}_echo/toxics", json={
+        "name": toxic, "type": "latency", "stream": "downstream", "attributes": {"latency": 100}})
+    r.raise_for_status()
+    over: list[float] = []
+    try:
+        with _connect(target.echo) as s:
+            for _ in range(samples):
+                t = time.perf_counter()
+                s.sendall(PING)
+                _recv_n(s, len(PING))
+                over.append((time.perf_counter() - t - direct_p50_s) * 1e3 - 100)
+    finally:
+        target.api.delete(f"/proxies/{PREFIX}_echo/toxics/{toxic}")
+    target.add("toxic_mean", statistics.mean(over))
+    target.add("toxic_p99", pct(over, 99))
+
+
 def idle_memory(target: Target, n: int) -> None:
     """KiB of the target process's RSS per idle connection (``n`` open connections that echoed once)."""
     if target.pid is None:
@@ -376,6 +399,8 @@ def report(targets: list[Target]) -> None:
         ("  burst round trip p99 (ms)", "burst_p99", "{:.1f}"),
         ("  burst slowest connect (ms)", "burst_connect_max", "{:.1f}"),
         ("  burst connect stalls (>= 1 s) or failures", "burst_stalls", "{:.0f}"),
+        ("100 ms latency toxic: mean over 100 ms", "toxic_mean", "{:+.2f}"),
+        ("100 ms latency toxic: p99 over 100 ms", "toxic_p99", "{:+.2f}"),
         ("memory per idle connection (KiB)", "memory", "{:.1f}"),
     ]
     width = max(len(r[0]) for r in rows) + 2
@@ -442,6 +467,7 @@ def main() -> None:
     bulk_total, bulk_budget = (int(1e9), 0.6) if args.quick else (int(3e9), 1.2)
     conns_budget = 0.8 if args.quick else 1.5
     burst_rounds = 1 if args.quick else 3
+    toxic_samples = 20 if args.quick else 60
     idle = args.idle or (300 if args.quick else 500)
 
     started = time.perf_counter()
@@ -486,6 +512,9 @@ def main() -> None:
                 round_trips(targets, pings, 10, http=True)
                 bulk(targets, bulk_total, bulk_budget, flip=r % 2 == 1)
                 new_connections(targets, conns_budget)
+            direct_p50 = statistics.median(direct.results["rt_p50"]) / 1e6
+            for t in targets[1:]:
+                toxic_precision(t, direct_p50, toxic_samples)
             for r in range(burst_rounds):
                 order = targets[1:] if r % 2 == 0 else list(reversed(targets[1:]))
                 for t in order:
