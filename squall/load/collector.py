@@ -9,10 +9,10 @@ percentiles) are kept for every second of the run.
 
 import json
 import logging
+import math
 import socket
 import socketserver
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,15 +143,31 @@ class Collector:
             return min((s.t for s in self.samples), default=None)
 
     def seconds(self) -> list[list[Any]]:
-        """Per second and group: ``[second, group, requests, successes, p50_ms, p95_ms, p99_ms]``."""
+        """Per second and group: ``[second, group, requests, successes, p50, p95, p99, p95_low, p95_high]`` (ms).
+
+        ``p95_low``/``p95_high``: a distribution-free 95% interval of that
+        second's p95 (order statistics at binomial ranks), None under 20 requests.
+        """
         with self._lock:
-            items = sorted(self._seconds.items())
-            return [[sec, group, s.n, s.ok, *(_q(s.latencies, q) for q in (50, 95, 99))] for (sec, group), s in items]
+            items = [(key, sorted(s.latencies), s.n, s.ok) for key, s in sorted(self._seconds.items())]
+        return [[sec, group, n, ok, *(_q(lat, q) for q in (50, 95, 99)), *_quantile_interval(lat, 0.95)]
+                for (sec, group), lat, n, ok in items]
 
 
-def _q(values: Iterable[float], q: float) -> float | None:
-    value = nearest_rank(sorted(values), q)
+def _q(data: list[float], q: float) -> float | None:
+    value = nearest_rank(data, q)
     return round(value, 3) if value is not None else None
+
+
+def _quantile_interval(data: list[float], q: float, z: float = 1.96) -> tuple[float | None, float | None]:
+    """The order statistics bracketing quantile `q` at about 95% (normal approximation of the binomial ranks)."""
+    n = len(data)
+    if n < 20:
+        return None, None
+    spread = z * math.sqrt(n * q * (1 - q))
+    low = max(0, math.floor(n * q - spread) - 1)
+    high = min(n - 1, math.ceil(n * q + spread))
+    return round(data[low], 3), round(data[high], 3)
 
 
 def free_port() -> int:

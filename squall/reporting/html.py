@@ -11,7 +11,7 @@ from squall.outcome import shown
 from squall.reporting import formatting as fmt
 from squall.reporting import svg
 from squall.reporting.records import Activity, Report
-from squall.reporting.timeline import SegmentStats
+from squall.reporting.timeline import Bucket, SegmentStats
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -66,7 +66,31 @@ def _charts(report: Report) -> dict[str, object]:
             guides=latencies, join_s=tl.join_s, capped=lambda b: b.capped,
             cap_label=lambda target: cap_label(tl.timeout_ms.get(target)), pauses=tl.pauses,
         )
+    if report.load is not None and report.load.groups:
+        _load_charts(report, charts, t0, t1)
     return charts
+
+
+def _load_charts(report: Report, charts: dict[str, object], t0: float, t1: float) -> None:
+    """Control and experiment per second, each with its 95% interval (squall.load)."""
+    assert report.load is not None
+    groups = report.load.groups
+    series = {g: [Bucket(s.t0, s.t0 + 1.0, s.requests, s.success_rate, s.p95_ms) for s in seconds]
+              for g, seconds in groups.items()}
+    success = {g: [(s.t0 + 0.5, s.success_low * 100, s.success_high * 100) for s in seconds]
+               for g, seconds in groups.items()}
+    p95 = {g: [(s.t0 + 0.5, s.p95_low, s.p95_high) for s in seconds if s.p95_low is not None and s.p95_high is not None]
+           for g, seconds in groups.items()}
+    charts["load_success"] = svg.chart(
+        "load: success rate per second, per group, with 95% intervals", series, lambda b: b.success_rate * 100,
+        report.fault_windows, report.stop_events, t0, t1, y_max=100.0, y_format=lambda v: f"{v:g}%",
+        bands=success,
+    )
+    charts["load_p95"] = svg.chart(
+        "load: p95 latency per second, per group, with 95% intervals", series, lambda b: b.p95_ms,
+        report.fault_windows, report.stop_events, t0, t1, y_format=lambda v: f"{v:g} ms",
+        bands={g: [(t, lo, hi) for t, lo, hi in band if lo is not None and hi is not None] for g, band in p95.items()},
+    )
 
 
 def cap_label(timeout_ms: float | None) -> str:

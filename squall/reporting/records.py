@@ -4,6 +4,7 @@ import enum
 from dataclasses import dataclass, field
 
 from squall.outcome import Verdict as Verdict  # re-exported: the report model speaks the one verdict type
+from squall.reporting.loadview import LoadView
 from squall.reporting.timeline import Timeline
 
 
@@ -137,6 +138,7 @@ class Report:
     phases: list[Phase] = field(default_factory=list)
     faults_observed: list[tuple[str, str, str]] = field(default_factory=list)
     timeline: Timeline | None = None
+    load: LoadView | None = None  # squall.load: control and experiment groups per second, the statistical verdict
     environment: list[tuple[str, str]] = field(default_factory=list)
     configuration: list[tuple[str, str]] = field(default_factory=list)
     secrets: list[tuple[str, str]] = field(default_factory=list)

@@ -143,13 +143,16 @@ def chart(
     capped: Callable[[Bucket], bool] | None = None,
     cap_label: Callable[[str], str] | None = None,
     pauses: Sequence[tuple[float, float, str]] = (),
+    bands: Mapping[str, Sequence[tuple[float, float, float]]] | None = None,
 ) -> Markup:
     """A line chart of one metric per target over the run: every bucket visible as a point or a line,
     fault windows shaded and named, stop events marked, SLO targets and stop thresholds drawn, and
-    values the sampler's timeout cut short (``capped``) marked as lower bounds (``cap_label(target)``)."""
+    values the sampler's timeout cut short (``capped``) marked as lower bounds (``cap_label(target)``);
+    ``bands``: per target, ``(t, low, high)`` intervals shaded in the target's colour under its line."""
     t1 = max(t1, t0 + 1e-6)
     values = [v for bs in series.values() for b in bs if (v := metric(b)) is not None]
     values += [g.value for g in guides]
+    values += [high for band in (bands or {}).values() for _, _, high in band]
     top_value = y_max if y_max is not None else max(max(values, default=0.0) * 1.08, 1e-6)
     y_step = _nice_step(top_value, 5)
     if y_max is None:
@@ -176,6 +179,14 @@ def chart(
         f'<g class="pause"><title>{escape(f"SLI sampling paused: {why}")}</title><rect x="{x(max(a, t0)):.1f}" '
         f'y="{TOP}" width="{max(x(min(b, t1)) - x(max(a, t0)), 1.5):.1f}" height="{H - BOTTOM - TOP}" '
         f'fill="#777" fill-opacity="0.14"/></g>' for a, b, why in pauses if b >= t0 and a <= t1)
+    names = list(series)
+    for target, band in (bands or {}).items():
+        if target in names and len(band) > 1:
+            colour = PALETTE[names.index(target) % len(PALETTE)]
+            upper = " ".join(f"{x(t):.1f},{y(high):.1f}" for t, _, high in band)
+            lower = " ".join(f"{x(t):.1f},{y(low):.1f}" for t, low, _ in reversed(band))
+            under += (f'<polygon class="band" points="{upper} {lower}" fill="{colour}" fill-opacity="0.16">'
+                      f"<title>{escape(target)}: 95% interval</title></polygon>")
     lines, marks = [], []
     for i, (target, buckets) in enumerate(series.items()):
         colour, dash = PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)]

@@ -17,6 +17,7 @@ from squall import __version__
 from squall.outcome import from_journal
 from squall.reporting import formatting as fmt
 from squall.reporting import timeline as tl
+from squall.reporting.loadview import load_view
 from squall.reporting.masking import MASK, Masker, from_experiment, is_secret_entry
 from squall.reporting.model.activities import activities_of
 from squall.reporting.model.checks import checks_of
@@ -205,6 +206,7 @@ def _build(journal: Any, extra_patterns: Iterable[str]) -> Report:
     report.configuration, report.secrets = _settings(experiment, masker, as_dict(ext.get("configuration")))
     report.pauses = _pauses(ext, masker)  # shown even when a hold left no sample at all
     report.timeline = _timeline(journal, ext, windows, masker)
+    report.load = load_view(ext, [as_dict(c) for c in as_list(ext.get("checks"))], masker.text)
     report.objectives = [replace(o, label=masker.text(o.label))
                          for o in [*slo_objectives(journal), *stop_objectives(ext)]]
     report.fragile = ext.get("fragile") is True
