@@ -15,6 +15,7 @@ dict, for the method or for a jsonpath tolerance on ``$.ok`` (Chaos Toolkit
 needs ``pip install chaostoolkit-lib[jsonpath]`` for that).
 """
 
+import contextvars
 import logging
 import math
 import threading
@@ -206,7 +207,7 @@ def collect(
                 delay = start + i * interval - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                pool.submit(record)
+                pool.submit(contextvars.copy_context().run, record)  # with tracing on: the activity's span
         return sorted(results, key=lambda s: s.t)
 
 
