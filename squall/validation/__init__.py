@@ -4,6 +4,7 @@
 - ``values``      argument ranges (from ``squall.bounds``), ``toxiproxy_url``, process programs
 - ``proxies``     every proxy an experiment names exists on the Toxiproxy it reaches (or is created first)
 - ``roles``       warnings from the roles activities declare (an injection nothing checks, ...)
+- ``scopes``      the request scopes of HTTP faults and of ``fault_scope`` (checked, and shown by validate)
 
 ``squall validate`` (``squall/validate.py``) and the game day's preflight both use these.
 """
