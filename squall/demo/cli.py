@@ -19,14 +19,24 @@ from squall.exitcodes import ExitCode
     help="Where the game day's reports go.",
 )
 @click.option("--fragile", is_flag=True, help="Switch checkout's timeouts, retries, breakers and fallbacks off.")
+@click.option("--prometheus", is_flag=True,
+              help="Also read checkout's SLIs from a Prometheus squall starts (needs a prometheus binary on PATH).")
+@click.option("--load", is_flag=True,
+              help="Run the lesson under Locust load with control and experiment groups instead (needs squall[load]).")
 @click.pass_context
-def demo(ctx: click.Context, report_dir: Path, fragile: bool) -> None:
+def demo(ctx: click.Context, report_dir: Path, fragile: bool, prometheus: bool, load: bool) -> None:
     """Start the demo system, run every bundled experiment against it, write the report, exit with the verdict."""
     if ctx.invoked_subcommand is not None:
         return
     from squall.demo.gameday import run_demo
+    from squall.errors import ExperimentInvalid
 
-    sys.exit(int(run_demo(report_dir=report_dir, fragile=fragile)))
+    try:
+        code = run_demo(report_dir=report_dir, fragile=fragile, prometheus=prometheus, load=load)
+    except ExperimentInvalid as exc:  # no prometheus binary: say how to get one
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(ExitCode.INVALID))
+    sys.exit(int(code))
 
 
 @demo.command("up")

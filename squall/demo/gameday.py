@@ -25,6 +25,8 @@ from squall.reporting.formatting import duration
 
 EXPERIMENTS_DIR = Path(__file__).parent / "experiments"
 SUITE_PATH = EXPERIMENTS_DIR / "demo-suite.yaml"
+#: `squall demo --load`: the lesson under Locust load with control and experiment groups
+LOAD_SUITE_PATH = EXPERIMENTS_DIR / "load-suite.yaml"
 
 #: the bundled experiments' verifier probes -> the checkout mechanism each one judges
 MECHANISM_OF_PROBE = {
@@ -42,15 +44,20 @@ MECHANISM_OF = {
     "circuit_breaker": "circuit breaker",
     "fallback": "fallback",
     "recovery": "recovery after healing",
+    "no_regression": "no regression against the control group (under load)",
+    "retry_amplification": "retry amplification (under load)",
 }
 _STYLE = {"passed": "green", "failed": "red", "aborted": "magenta", "inconclusive": "yellow"}
 
 
-def run_demo(*, report_dir: Path, fragile: bool = False, console: Console | None = None) -> ExitCode:
-    """Run the demo game day and return the gate's exit code."""
+def run_demo(*, report_dir: Path, fragile: bool = False, console: Console | None = None,
+             prometheus: bool = False, load: bool = False) -> ExitCode:
+    """Run the demo game day and return the gate's exit code (``prometheus``: SLIs from PromQL too)."""
     from squall.gameday.runner import run_suite
+    from squall.telemetry import prometheus_server
 
     console = console or Console(highlight=False, soft_wrap=True)
+    binary = prometheus_server.find_binary() if prometheus else None  # before anything starts: how to get one
     mechanisms = Mechanisms.fragile() if fragile else Mechanisms()
     log_path = report_dir / "demo-system.log"
     with tempfile.TemporaryDirectory(prefix="squall-demo-") as state, contextlib.ExitStack() as stack:
@@ -67,7 +74,23 @@ def run_demo(*, report_dir: Path, fragile: bool = False, console: Console | None
             f"demo system up: checkout {system.checkout_url}, fault proxy {system.toxiproxy_url} (log: {log_path})"
             + (f" — [yellow]fragile: {', '.join(off)} switched OFF[/]" if off else "")
         )
-        result = run_suite(SUITE_PATH, report_dir=report_dir, env=system.environment(), console=console)
+        suite = LOAD_SUITE_PATH if load else SUITE_PATH  # --load: the lesson under Locust load
+        if binary is not None:
+            from squall.demo.promsli import write_suite
+
+            jobs = {"checkout": [system.checkout_url.removeprefix("http://")],
+                    "squall-proxy": [system.toxiproxy_url.removeprefix("http://")]}
+            try:
+                with console.status("starting Prometheus (scraping checkout and the fault proxy every second)…"):
+                    prom = stack.enter_context(prometheus_server.running(jobs, binary=binary))
+            except (SquallError, OSError) as exc:
+                console.print(f"[red]could not start Prometheus:[/] {exc}")
+                return ExitCode.ERROR
+            console.print(f"Prometheus up: {prom.url} (pid {prom.pid}); SLI checkout-promql reads checkout from it")
+            copies = Path(state) / "prometheus-suite"
+            copies.mkdir()
+            suite = write_suite(SUITE_PATH, prom.url, copies)
+        result = run_suite(suite, report_dir=report_dir, env=system.environment(), console=console)
         console.print("stopping the demo system…")
     _summary(console, result, fragile)
     return result.exit_code
