@@ -15,7 +15,8 @@ MAX_BUCKETS = 600
 
 #: One SLI request: (t, target, ok, status, latency_ms, error) — a plain tuple, the control's row
 #: shape; 100,000 of them are built per long run, and tuples cost a quarter of a NamedTuple.
-Sample = tuple[float, str, bool, int | None, float | None, str | None]
+#: A Prometheus sample (``source: prometheus``) carries its measured success ratio (0..1) as ``ok``.
+Sample = tuple[float, str, bool | float, int | None, float | None, str | None]
 T: Final = 0
 TARGET: Final = 1
 OK: Final = 2
@@ -84,12 +85,18 @@ class Timeline:
     pauses: list[tuple[float, float, str]] = field(default_factory=list)
 
 
+def _outcome(ok: bool | float) -> str:
+    if isinstance(ok, bool):
+        return "ok" if ok else "failed"
+    return "PromQL sample"  # a success ratio, not one request
+
+
 def _stats(target: str, segment: str, samples: list[Sample], timed_out: bool = True) -> SegmentStats:
     latencies = sorted(s[LATENCY] for s in samples if s[LATENCY] is not None)
     outcomes = Counter(
-        s[ERROR] or (str(s[STATUS]) if s[STATUS] is not None else ("ok" if s[OK] else "failed")) for s in samples
+        s[ERROR] or (str(s[STATUS]) if s[STATUS] is not None else _outcome(s[OK])) for s in samples
     )
-    ok = sum(1 for s in samples if s[OK])
+    ok = sum(float(s[OK]) for s in samples)  # a Prometheus sample counts as its success ratio
     capped = [s[LATENCY] for s in samples if s[ERROR] == TIMEOUT and s[LATENCY] is not None] if timed_out else []
     return SegmentStats(
         target=target,
@@ -191,7 +198,7 @@ def build(
                     t0=start + i * step,
                     t1=start + (i + 1) * step,
                     count=len(slot),
-                    success_rate=sum(1 for s in slot if s[OK]) / len(slot),
+                    success_rate=sum(float(s[OK]) for s in slot) / len(slot),
                     p95_ms=p95,
                     capped=timed_out and p95 is not None and any(
                         s[ERROR] == TIMEOUT and s[LATENCY] is not None and s[LATENCY] <= p95 for s in slot),

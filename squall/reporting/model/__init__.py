@@ -39,7 +39,10 @@ __all__ = ["CheckKind", "Report", "Verdict", "build", "extension", "slug"]
 
 
 def _sample(row: Any, masker: Masker) -> tl.Sample | None:
-    """One timeline row ``[t, target, ok, status, latency_ms, error]`` read carefully, or None when unusable."""
+    """One timeline row ``[t, target, ok, status, latency_ms, error]`` read carefully, or None when unusable.
+
+    A Prometheus row has a 7th field, its success ratio: the sample counts as that ratio.
+    """
     if not isinstance(row, (list, tuple)) or len(row) < 3:
         return None
     t = num(row[0])
@@ -49,7 +52,9 @@ def _sample(row: Any, masker: Masker) -> tl.Sample | None:
     status = row[3] if n > 3 and type(row[3]) is int else None
     latency = num(row[4]) if n > 4 else None
     error = masker.text(str(row[5])) if n > 5 and row[5] not in (None, "") else None
-    return (t, masker.text(str(row[1])), bool(row[2]), status, latency, error)
+    ratio = num(row[6]) if n > 6 else None
+    ok: bool | float = min(1.0, max(0.0, ratio)) if ratio is not None else bool(row[2])
+    return (t, masker.text(str(row[1])), ok, status, latency, error)
 
 
 def _well_formed(row: Any) -> bool:
