@@ -321,8 +321,11 @@ def burst(target: Target, n: int) -> None:
         r = target.api.post(f"/proxies/{PREFIX}_echo/toxics", json={
             "name": toxic, "type": "latency", "stream": "downstream", "attributes": {"latency": BURST_LATENCY_MS}})
         r.raise_for_status()
+    cpu0 = cpu_s(target.pid) if target.pid else None
     try:
         connects, rts, took, failures = loops.run(_burst(target.echo, n, BURST_ROUND_TRIPS))
+        if cpu0 is not None and target.pid and rts:  # the connects are included: each carries 5 round trips
+            target.add("burst_cpu", (cpu_s(target.pid) - cpu0) / len(rts) * 1e6)
     finally:
         if target.api is not None:
             target.api.delete(f"/proxies/{PREFIX}_echo/toxics/{toxic}")
@@ -397,6 +400,7 @@ def report(targets: list[Target]) -> None:
         ("new connections/s (× direct)", "conns_x", "{:.2f}"),
         (f"burst {BURST} conns, {BURST_LATENCY_MS} ms toxic: rt/s", "burst_rate", "{:.0f}"),
         ("  burst round trip p99 (ms)", "burst_p99", "{:.1f}"),
+        ("  burst proxy CPU per round trip (µs)", "burst_cpu", "{:.0f}"),
         ("  burst slowest connect (ms)", "burst_connect_max", "{:.1f}"),
         ("  burst connect stalls (>= 1 s) or failures", "burst_stalls", "{:.0f}"),
         ("100 ms latency toxic: mean over 100 ms", "toxic_mean", "{:+.2f}"),
