@@ -13,6 +13,9 @@ scrapes, so forwarding pays nothing for them. Series (docs/internals.md):
   {proxy, status}, ``squall_proxy_http_injected_responses_total`` {proxy}: answers squall
   wrote itself (the http_error toxic) are counted in both response series
 - ``squall_proxy_toxics`` {proxy, type, stream}: the toxics in place
+- ``squall_proxy_http_toxic_matched_requests_total``, ``..._unmatched_requests_total``,
+  ``..._faulted_requests_total`` {proxy, toxic, type, stream, scope}: what each HTTP toxic's
+  scope matched, did not match, and faulted (kept after the toxic is removed, until the stats are cleared)
 
 This module does not import the proxy: it reads any objects with the attributes of
 ``ProxyView``, so the proxy (which serves the route) stays below it.
@@ -20,7 +23,7 @@ This module does not import the proxy: it reads any objects with the attributes 
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -33,8 +36,30 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LINK = ["direction", "proxy", "listener", "upstream"]
 
 
+class ToxicCountsView(Protocol):
+    """What one HTTP toxic (one name, type and scope) did."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def scope_text(self) -> str: ...
+    @property
+    def matched(self) -> int: ...
+    @property
+    def unmatched(self) -> int: ...
+    @property
+    def faulted(self) -> int: ...
+
+
 class StatsView(Protocol):
     """The counters of one proxy that the collector reads."""
+
+    @property
+    def toxics(self) -> Mapping[Any, ToxicCountsView]: ...
 
     @property
     def bytes_up(self) -> int: ...
@@ -104,6 +129,13 @@ class ProxyCollector(Collector):
                                        "HTTP responses squall wrote itself (the http_error toxic).", labels=["proxy"])
         toxics = GaugeMetricFamily("squall_proxy_toxics", "Toxics in place, by type and stream.",
                                    labels=["proxy", "type", "stream"])
+        scoped = ["proxy", "toxic", "type", "stream", "scope"]
+        matched = CounterMetricFamily("squall_proxy_http_toxic_matched_requests",
+                                      "HTTP requests an HTTP toxic's scope matched.", labels=scoped)
+        unmatched = CounterMetricFamily("squall_proxy_http_toxic_unmatched_requests",
+                                        "HTTP requests an HTTP toxic's scope did not match.", labels=scoped)
+        faulted = CounterMetricFamily("squall_proxy_http_toxic_faulted_requests",
+                                      "HTTP requests an HTTP toxic faulted (answered or delayed).", labels=scoped)
         for proxy in sorted(self._proxies(), key=lambda p: p.name):
             s = proxy.stats
             for direction, count in (("upstream", s.bytes_up), ("downstream", s.bytes_down)):
@@ -121,7 +153,13 @@ class ProxyCollector(Collector):
             kinds = Counter((t.type_name, "upstream" if t.upstream else "downstream") for t in proxy.toxics)
             for (kind, stream), n in sorted(kinds.items()):
                 toxics.add_metric([proxy.name, kind, stream], n)
-        yield from (received, sent, enabled, open_, opened, refused, requests, responses, injected, toxics)
+            for c in list(s.toxics.values()):
+                labels = [proxy.name, c.name, c.type, c.stream, c.scope_text]
+                matched.add_metric(labels, c.matched)
+                unmatched.add_metric(labels, c.unmatched)
+                faulted.add_metric(labels, c.faulted)
+        yield from (received, sent, enabled, open_, opened, refused, requests, responses, injected, toxics,
+                    matched, unmatched, faulted)
 
 
 def exposition(proxies: Callable[[], Iterable[ProxyView]]) -> bytes:

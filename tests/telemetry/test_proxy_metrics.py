@@ -77,14 +77,22 @@ def test_http_responses_by_status_and_injected(http_upstream: str) -> None:
             assert client.get("/ok").status_code == 200
             assert client.get("/status/404").status_code == 404
             assert api.post("/proxies/web/toxics", json={"type": "http_error", "name": "storm",
-                                                         "attributes": {"status": 503}}).status_code == 200
+                                                         "attributes": {"status": 503, "path_prefix": "/ok"}}
+                            ).status_code == 200
             assert client.get("/ok").status_code == 503
+            assert client.get("/status/201").status_code == 201  # outside the toxic's scope
         got = _samples(api.get("/metrics").text)
-    assert got[("squall_proxy_http_requests_total", (("proxy", "web"),))] == 3
+    assert got[("squall_proxy_http_requests_total", (("proxy", "web"),))] == 4
     assert got[("squall_proxy_http_responses_total", (("proxy", "web"), ("status", "200")))] == 1
     assert got[("squall_proxy_http_responses_total", (("proxy", "web"), ("status", "404")))] == 1
     assert got[("squall_proxy_http_responses_total", (("proxy", "web"), ("status", "503")))] == 1
     assert got[("squall_proxy_http_injected_responses_total", (("proxy", "web"),))] == 1
+    [scoped] = [k for k in got if k[0] == "squall_proxy_http_toxic_matched_requests_total"]
+    labels = dict(scoped[1])
+    assert labels["toxic"] == "storm" and labels["type"] == "http_error" and "/ok" in labels["scope"]
+    assert got[scoped] == 1
+    assert got[("squall_proxy_http_toxic_unmatched_requests_total", scoped[1])] == 1
+    assert got[("squall_proxy_http_toxic_faulted_requests_total", scoped[1])] == 1
 
 
 def test_a_real_prometheus_scrapes_the_proxys_series(start_prometheus) -> None:  # type: ignore[no-untyped-def]
