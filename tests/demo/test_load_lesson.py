@@ -65,3 +65,18 @@ def test_the_fragile_checkout_fails_with_a_significant_drop(fragile_demo: DemoSy
     [ratio] = [e for e in check["evidence"]["effects"] if e["name"] == "success_ratio"]
     assert ratio["verdict"] == "failed" and ratio["high"] < -0.5  # the whole interval: more than 50 points worse
     assert "Failed at 95% confidence" in check["summary"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(200)
+def test_squall_demo_load_runs_the_lesson_and_passes(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-c", "from squall.cli import main; main()", "demo", "--load",
+                           "--report-dir", str(reports)], cwd=tmp_path, env={**os.environ, "COLUMNS": "200"},
+                          capture_output=True, text=True, timeout=180, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "payments-errors-under-load" in out and "exit code 0 (passed)" in out
+    [run] = [p for p in reports.iterdir() if p.is_dir()]
+    page = (run / "payments-errors-under-load" / "report.html").read_text()
+    assert 'id="load"' in page and "Statistical verdict:" in page and "Passed at 95% confidence" in page
