@@ -97,8 +97,8 @@ def experiment(url: str, api: str, hold: float, interval: float, tracing: dict[s
     }
 
 
-def run_once(doc: dict[str, Any], folder: Path, name: str) -> tuple[float, str]:
-    """Wall time of one `chaos run` process and the verdict it wrote."""
+def run_once(doc: dict[str, Any], folder: Path, name: str) -> tuple[float, float, str]:
+    """Wall time of one `chaos run` process, the run's own time (the control's started..ended) and its verdict."""
     path = folder / f"{name}.json"
     path.write_text(json.dumps(doc))
     journal = folder / f"{name}-journal.json"
@@ -113,7 +113,9 @@ def run_once(doc: dict[str, Any], folder: Path, name: str) -> tuple[float, str]:
     if not journal.exists():
         raise SystemExit(f"chaos run wrote no journal:\n{(folder / f'{name}.log').read_text()[-3000:]}")
     ext = [e for e in json.loads(journal.read_text()).get("extensions", []) if e.get("name") == "squall"]
-    return took, str(ext[0].get("verdict")) if ext else "no record"
+    if not ext:
+        raise SystemExit(f"the run wrote no squall record:\n{(folder / f'{name}.log').read_text()[-3000:]}")
+    return took, float(ext[0]["ended"]) - float(ext[0]["started"]), str(ext[0].get("verdict"))
 
 
 def main() -> None:
@@ -124,8 +126,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.runs <= 50:
         parser.error("--runs must be from 1 to 50")
-    off: list[float] = []
-    on: list[float] = []
+    walls: dict[str, list[float]] = {"off": [], "on": []}
+    inner: dict[str, list[float]] = {"off": [], "on": []}
     with serve_app(service) as base, run_in_thread(host="127.0.0.1", port=0) as proxy, receiver() as (otlp, sizes), \
             tempfile.TemporaryDirectory() as tmp:
         with ToxiproxyClient(proxy.url) as client:
@@ -137,16 +139,19 @@ def main() -> None:
             if i % 2:
                 order.reverse()  # interleaved: neither side always runs on a warmer machine
             for label, tracing in order:
-                took, verdict = run_once(experiment(url, proxy.url, args.hold, args.interval, tracing), folder,
-                                         f"{label}-{i}")
-                (off if label == "off" else on).append(took)
-                print(f"round {i + 1} tracing {label:3}: {took:6.3f} s  verdict {verdict}", flush=True)
+                took, own, verdict = run_once(experiment(url, proxy.url, args.hold, args.interval, tracing), folder,
+                                              f"{label}-{i}")
+                walls[label].append(took)
+                inner[label].append(own)
+                print(f"round {i + 1} tracing {label:3}: process {took:6.3f} s, run {own:6.3f} s, verdict {verdict}",
+                      flush=True)
         exported = sum(sizes)
-    m_off, m_on = statistics.median(off), statistics.median(on)
-    print(f"\nmedian wall time, tracing off: {m_off:.3f} s   on: {m_on:.3f} s   ratio on/off: {m_on / m_off:.3f} "
-          f"(target <= 1.05)")
-    print(f"min wall time,    tracing off: {min(off):.3f} s   on: {min(on):.3f} s   ratio on/off: "
-          f"{min(on) / min(off):.3f}")
+    print()
+    for what, times in (("process wall time", walls), ("run (control) time", inner)):
+        off, on = times["off"], times["on"]
+        m_off, m_on = statistics.median(off), statistics.median(on)
+        print(f"{what}: median off {m_off:.3f} s, on {m_on:.3f} s, ratio {m_on / m_off:.3f} (target <= 1.05); "
+              f"min off {min(off):.3f} s, on {min(on):.3f} s, ratio {min(on) / min(off):.3f}")
     print(f"the receiver got {len(sizes)} export requests, {exported} bytes")
 
 

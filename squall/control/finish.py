@@ -149,7 +149,7 @@ def finish_run(run: "ControlledRun", journal: dict[str, Any]) -> None:
     extension = run.mask.apply(record(run, verdict, reason, entries, observed))
     # the run's resilience score: the one formula every consumer uses (squall.outcome.score)
     extension["score"] = score(verdict, checks_of(extension))
-    if run.tracing is not None:  # the run's trace, for the report's header and the evidence's links
+    if run.tracing is not None and run.tracing.trace_id:  # the run's trace: the report's header, evidence links
         extension["trace"] = trace_record(run.tracing)
     jr.set_extension(journal, extension)
     mask(run, journal)

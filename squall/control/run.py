@@ -77,6 +77,7 @@ class ControlledRun:
         self.guard = SignalGuard(on_signal=self._on_signal)
         self.burn_rates = BurnRates(self.settings.sli)  # stop conditions computed by Prometheus
         self.load: LoadRun | None = None  # started in begin() when the arguments have a `load` section
+        self._set_up_tracing()
 
     # -- lifecycle -----------------------------------------------------------
     def begin(self) -> None:
@@ -105,16 +106,26 @@ class ControlledRun:
         if self.load is not None:
             self.load.stop()
 
-    def _start_tracing(self) -> None:
-        if self.trace_target is None or self.tracing is not None:
+    def _set_up_tracing(self) -> None:
+        """With tracing on, import the SDK and make the exporter now (configure time), not inside the run."""
+        if self.trace_target is None:
             return
         try:
             from squall.telemetry.tracing import start_tracing  # the SDK: imported only with tracing on
 
             self.tracing = start_tracing(self.trace_target, self.run_id)
+        except Exception as exc:  # tracing never costs a run
+            logger.warning("squall: tracing could not start (%s); the run goes on without it", exc)
+            self.tracing = None
+
+    def _start_tracing(self) -> None:
+        if self.tracing is None:
+            return
+        try:
             self.tracing.start_run(self.title, self.started, parent=os.environ.get(TRACEPARENT_ENV))
         except Exception as exc:  # tracing never costs a run
             logger.warning("squall: tracing could not start (%s); the run goes on without it", exc)
+            self.tracing.close()
             self.tracing = None
 
     def _sampler_span(self, target: SliTarget) -> AbstractContextManager[Any]:
