@@ -15,19 +15,12 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from prom_helpers import prometheus_binary
 
 from squall.background import serve_app
 from squall.telemetry import prometheus_server
 
 PUSHGATEWAY = "prometheus-pushgateway"
-
-
-def prometheus_binary() -> str:
-    """The prometheus binary, or skip the test where there is none."""
-    found = shutil.which("prometheus")
-    if found is None:
-        pytest.skip("the prometheus binary is not on PATH (apt-get install prometheus)")
-    return found
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -10,6 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+
+
+def prometheus_binary() -> str:
+    """The prometheus binary, or skip the test where there is none."""
+    found = shutil.which("prometheus")
+    if found is None:
+        pytest.skip("the prometheus binary is not on PATH (apt-get install prometheus)")
+    return found
+
 
 CHAOS = str(Path(sys.executable).parent / "chaos")
 

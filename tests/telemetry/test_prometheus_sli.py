@@ -1,17 +1,31 @@
 """The control's `prometheus` SLI source against a real Prometheus scraping the demo's checkout and the fault proxy."""
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prom_helpers import CHECKOUT_OK, CHECKOUT_P95_MS, chaos_run, squall_of, wait_value
+from prom_helpers import CHECKOUT_OK, CHECKOUT_P95_MS, chaos_run, prometheus_binary, squall_of, wait_value
 
+from squall.control.sampling import Timeline
+from squall.control.settings import parse
 from squall.demo.resilience import Mechanisms
 from squall.demo.topology import DemoOptions, DemoSystem, running
 from squall.proxy import run_in_thread
+from squall.telemetry import prometheus_server
 from squall.toxiproxy_client import ToxiproxyClient
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
+    """Poll ``condition`` until true or ``timeout_s`` passes (bounded)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 @pytest.fixture
@@ -110,3 +124,48 @@ def test_an_unreachable_prometheus_stops_the_run_before_anything_is_injected(tmp
     assert f"Prometheus at {url}" in ext["reason"] and "cannot reach" in ext["reason"], ext["reason"]
     assert ext["fault_windows"] == []
     assert "cut-payments" not in [r["activity"]["name"] for r in journal.get("run", [])]
+
+
+def test_queries_without_data_are_missing_samples_and_the_run_is_inconclusive_never_passed(
+    start_prometheus: Callable[..., Any], tmp_path: Path,
+) -> None:
+    with run_in_thread() as proxy:
+        prom = start_prometheus({"squall-proxy": [proxy.url.removeprefix("http://")]})
+        sli = [{"name": "nothing", "source": "prometheus", "url": prom.url, "interval_s": 0.5, "window_s": 2,
+                "success_ratio": "sum(rate(no_such_requests_total[{window}]))"}]
+        exp = {"title": "no data", "description": "tests/telemetry",
+               "controls": [{"name": "squall", "provider": {"type": "python", "module": "squall.control",
+                                                            "arguments": {"sli": sli, "report": False}}}],
+               "method": [{"type": "action", "name": "wait", "pauses": {"after": 3},
+                           "provider": {"type": "python", "module": "os.path", "func": "exists",
+                                        "arguments": {"path": "/"}}}]}
+        code, journal, output = chaos_run(tmp_path, exp)
+    ext = squall_of(journal)
+    assert code != 0 and ext["verdict"] == "inconclusive", output[-3000:]
+    assert 'Prometheus SLI "nothing" gave no value' in ext["reason"], ext["reason"]
+    assert [r for r in ext["timeline"]["samples"] if r[1] == "nothing"] == []  # never a row, never ok
+    assert ext["timeline"]["missing_count"]["nothing"] >= 4
+    assert all("no data" in m[2] for m in ext["timeline"]["missing"])
+
+
+def test_a_prometheus_that_goes_away_mid_run_leaves_missing_samples_naming_it() -> None:
+    binary = prometheus_binary()
+    with run_in_thread() as proxy:
+        with prometheus_server.running({"squall-proxy": [proxy.url.removeprefix("http://")]}, binary=binary) as prom:
+            [target] = parse({"sli": [{"name": "up", "source": "prometheus", "url": prom.url, "interval_s": 0.1,
+                                       "timeout_s": 0.5, "success_ratio": "sum(up) / count(up)"}]}).sli
+            timeline = Timeline([target], max_samples=1000)
+            timeline.start()
+            try:
+                assert wait_until(lambda: len(timeline.snapshot()) >= 2)
+            except BaseException:
+                timeline.stop()
+                raise
+        try:  # prometheus was stopped by its PID as the block ended
+            assert wait_until(lambda: any("cannot reach Prometheus" in m[2] for m in timeline.missing))
+        finally:
+            timeline.stop()
+    rows = timeline.snapshot()
+    assert all(r[6] == 1.0 and r[2] == 1 for r in rows)  # what it measured while it could
+    gone = [m for m in timeline.missing if "cannot reach Prometheus" in m[2]]
+    assert prom.url in gone[0][2] and gone[0][0] > rows[-1][0] - 1.0

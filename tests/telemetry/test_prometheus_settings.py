@@ -1,0 +1,38 @@
+"""The control's `source: prometheus` SLI targets: bad input names the key and what was expected."""
+
+import pytest
+
+from squall.control.settings import parse
+from squall.errors import ExperimentInvalid
+
+URL = "http://127.0.0.1:9090"
+RATIO = "sum(rate(ok_total[{window}])) / sum(rate(all_total[{window}]))"
+
+
+def _sli(**target: object) -> dict:
+    return {"sli": [{"name": "p", "source": "prometheus", "url": URL, "success_ratio": RATIO, **target}]}
+
+
+def test_a_prometheus_target_is_read_with_its_window_in_the_promql() -> None:
+    [target] = parse(_sli(window_s=5, latency_ms="histogram_quantile(0.95, x[{window}]) * 1000",
+                          objective=0.95)).sli
+    assert target.source == "prometheus" and target.objective == 0.95
+    assert target.promql(RATIO) == "sum(rate(ok_total[5s])) / sum(rate(all_total[5s]))"
+    assert target.promql(RATIO, 1.5) == "sum(rate(ok_total[1500ms])) / sum(rate(all_total[1500ms]))"
+    assert target.promql(target.latency_ms or "") == "histogram_quantile(0.95, x[5s]) * 1000"
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ({"success_ratio": None}, "a prometheus SLI needs success_ratio"),
+    ({"success_ratio": "  "}, "success_ratio '  ' is not valid (expected a PromQL expression)"),
+    ({"url": "127.0.0.1:9090"}, 'url "127.0.0.1:9090" is not an http(s) URL (expected the Prometheus server'),
+    ({"headers": {"a": "b"}}, 'unknown key "headers"'),
+    ({"objective": 2}, "objective 2 is not valid (expected a number from 0 to 1)"),
+    ({"window_s": 0}, "window_s 0 is not valid"),
+    ({"source": "graphite"}, 'source "graphite" is not valid (expected http or prometheus)'),
+])
+def test_bad_prometheus_targets_are_refused_naming_the_key(target: dict, message: str) -> None:
+    with pytest.raises(ExperimentInvalid) as err:
+        parse(_sli(**target))
+    assert message in str(err.value)
+    assert "squall control sli[0]" in str(err.value)
