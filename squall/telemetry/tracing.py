@@ -38,6 +38,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from squall import __version__, tracecontext
+from squall.config import redact_url
 from squall.telemetry.tracing_config import TracingTarget, trace_url
 
 __all__ = ["RunTracing", "SuiteTracing", "start_tracing"]
@@ -155,7 +156,7 @@ class _Provider:
         self.provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         inner = exporter or OTLPSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
                                              timeout=EXPORT_TIMEOUT_S)
-        self.exporter = _WarnOnce(inner, target.endpoint)
+        self.exporter = _WarnOnce(inner, redact_url(target.endpoint))
         self.provider.add_span_processor(BatchSpanProcessor(self.exporter, schedule_delay_millis=500))
         self.tracer = self.provider.get_tracer("squall", __version__)
         self._levels = {name: logging.getLogger(name).level for name in _SDK_LOGGERS}
@@ -320,7 +321,7 @@ class RunTracing:
             yield
             return
         span = self.tracer.start_span("squall.sli.sampler", context=self._run_ctx,
-                                      attributes=self._p.base({"squall.sli.target": target, "url.full": url}))
+                                      attributes=self._p.base({"squall.sli.target": target, "url.full": redact_url(url)}))
         token = otel_context.attach(trace.set_span_in_context(span, self._run_ctx))
         try:
             yield
@@ -358,7 +359,8 @@ class RunTracing:
         links = [trace.Link(sent_by)] if sent_by.is_valid else []
         span = self.tracer.start_span(
             "squall.request", context=otel_context.Context(), kind=trace.SpanKind.CLIENT, links=links,
-            attributes=self._p.base({"http.request.method": method, "url.full": url, "squall.request.tag": tag}))
+            attributes=self._p.base({"http.request.method": method, "url.full": redact_url(url),
+                                     "squall.request.tag": tag}))
         return traceparent_of(span), _Request(span)
 
 

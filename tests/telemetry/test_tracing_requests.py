@@ -47,7 +47,7 @@ def test_a_probes_concurrent_requests_are_spans_linked_to_its_activity(service: 
         assert tracecontext.tracing_active()
         activity = {"type": "probe", "name": "checkout sample"}
         tracing.activity_started(activity, "squall.probes.sli", "sample")
-        result = sli.sample(url, requests=6, rate_per_s=50.0, timeout_s=2.0)  # paced: a thread pool sends them
+        result = sli.sample(f"{url}?api_key=sekret-123", requests=6, rate_per_s=50.0, timeout_s=2.0)  # paced: a pool
         tracing.activity_ended(activity, {"status": "succeeded", "output": result}, None)
         tracing.end_run("passed", 100.0, "all held", [], None)
         assert not tracecontext.tracing_active()  # after the run, requests are plain again
@@ -63,7 +63,7 @@ def test_a_probes_concurrent_requests_are_spans_linked_to_its_activity(service: 
         assert r.links == [(span.trace_id, span.span_id)]  # ... linked to the activity that sent it
         assert r.attributes["http.response.status_code"] == 200
         assert r.attributes["squall.run_id"] == "run-req-1"
-        assert r.attributes["url.full"] == url
+        assert r.attributes["url.full"] == f"{url}?api_key=[masked]"  # credentials never leave in a span
 
 
 def test_with_tracing_off_requests_keep_a_fresh_unexported_trace_id(service: tuple[str, list[str]]) -> None:
