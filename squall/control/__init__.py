@@ -25,7 +25,14 @@ on samples taken since the method started), ``report``, ``report_dir``,
 OTLP/HTTP: ``endpoint``, ``headers``, ``service_name``, ``trace_url_template``,
 ``enabled``; also switched on by ``OTEL_EXPORTER_OTLP_ENDPOINT``, see
 ``squall.telemetry.tracing``) and ``check_traffic`` (default true: a proxy
-fault the embedded proxy saw no traffic through makes the run inconclusive).
+fault the embedded proxy saw no traffic through makes the run inconclusive),
+and ``load`` (``squall.load``: Locust in its own process for the whole method,
+``targets`` or a ``locustfile``, ``users``, ``spawn_rate``, ``wait_s``,
+``before_s``/``during_s``/``after_s``, ``experiment_share``, ``workers``,
+``max_samples``; requests in the control or the experiment group by the
+``squall.group`` baggage member; read by ``squall.verify.no_regression`` and
+``retry_amplification``; every Locust process stopped by PID at the end, on
+any error and on SIGINT/SIGTERM).
 
 What it closes in Chaos Toolkit (chaostoolkit-lib 1.44):
 
