@@ -1,6 +1,7 @@
 """A toxic as the API sees it: type lookup, attribute validation and merging, and its JSON."""
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,13 @@ class ToxicSpec:
     @property
     def type_name(self) -> str:
         return self.toxic.type_name
+
+    @functools.cached_property
+    def stats_key(self) -> tuple[Any, ...]:
+        """What the stats count an HTTP toxic's requests under: name, type, stream and scope."""
+        scope = getattr(self.toxic, "scope", None)
+        attributes = tuple(sorted(scope.attributes.items())) if scope is not None else ()
+        return (self.name, self.type_name, self.upstream, attributes)
 
     def to_json(self) -> dict[str, Any]:
         """Toxiproxy's JSON shape and key order."""

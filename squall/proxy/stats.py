@@ -142,10 +142,10 @@ class Stats:
 
     def toxic(self, spec: "ToxicSpec") -> ToxicCounts:
         """The counts of an HTTP toxic (created at zero when first asked): an update that keeps the scope keeps them."""
-        scope = spec.toxic.scope  # type: ignore[attr-defined]  # only HTTP toxics are counted
-        key = (spec.name, spec.type_name, spec.upstream, tuple(sorted(scope.attributes.items())))
+        key = spec.stats_key
         counts = self.toxics.get(key)
         if counts is None:
+            scope = spec.toxic.scope  # type: ignore[attr-defined]  # only HTTP toxics are counted
             counts = ToxicCounts(spec.name, spec.type_name, "upstream" if spec.upstream else "downstream",
                                  dict(scope.attributes), scope.text, time.time())
             self.toxics[key] = counts
