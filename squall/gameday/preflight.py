@@ -2,7 +2,8 @@
 
 Each experiment gets the same checks as ``squall validate`` (squall.validation),
 offline; then, with the suite's ``vars`` and the runs' environment applied, the
-Toxiproxy API it names must answer and hold every proxy it uses.
+Toxiproxy API it names must answer and hold every proxy it uses, and every
+Prometheus its control reads SLIs from (``source: prometheus``) must answer its PromQL.
 """
 
 import os
@@ -39,7 +40,36 @@ def check_experiment(
     problems = _static(exp.path, loaded)
     if problems or not isinstance(loaded.doc, dict):
         return problems
-    return _reachability_problems(exp, loaded.doc, {**os.environ, **(env or {})}, {} if reachable is None else reachable)
+    run_env = {**os.environ, **(env or {})}
+    return (_reachability_problems(exp, loaded.doc, run_env, {} if reachable is None else reachable)
+            + _prometheus_problems(exp, loaded.doc, run_env))
+
+
+def _prometheus_problems(exp: SuiteExperiment, data: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The squall control's Prometheus SLI targets must answer their PromQL (as the control checks before a run)."""
+    controls = [c for c in data.get("controls") or [] if isinstance(c, Mapping)
+                and isinstance(c.get("provider"), Mapping) and c["provider"].get("module") == "squall.control"]
+    if not any("prometheus" in str(c["provider"].get("arguments")) for c in controls):
+        return []
+    from chaoslib import substitute
+
+    from squall.control.promsli import preflight
+    from squall.control.settings import parse
+    from squall.errors import ExperimentInvalid
+
+    configuration = data.get("configuration")
+    resolved = {k: _env_value(v, env) for k, v in configuration.items()} if isinstance(configuration, Mapping) else {}
+    resolved.update(exp.vars)
+    problems = []
+    for control in controls:
+        try:
+            settings = parse(substitute(dict(control["provider"].get("arguments") or {}), resolved, {}))
+        except ExperimentInvalid:
+            continue  # the static checks said it already
+        problem = preflight(settings.sli)
+        if problem:
+            problems.append(f"{exp.path}: {problem}")
+    return problems
 
 
 def static_problems(path: Path) -> list[str]:

@@ -1,6 +1,9 @@
 """The control's `prometheus` SLI source against a real Prometheus scraping the demo's checkout and the fault proxy."""
 
+import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -169,3 +172,21 @@ def test_a_prometheus_that_goes_away_mid_run_leaves_missing_samples_naming_it() 
     assert all(r[6] == 1.0 and r[2] == 1 for r in rows)  # what it measured while it could
     gone = [m for m in timeline.missing if "cannot reach Prometheus" in m[2]]
     assert prom.url in gone[0][2] and gone[0][0] > rows[-1][0] - 1.0
+
+
+def test_squall_gate_refuses_an_unreachable_prometheus_before_running_anything(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    sli = [{"name": "checkout-prom", "source": "prometheus", "url": "${prometheus_url}", "success_ratio": CHECKOUT_OK}]
+    exp = {"title": "gate", "description": "tests/telemetry",
+           "configuration": {"prometheus_url": {"type": "env", "key": "TEST_PROMETHEUS_URL", "default": url}},
+           "controls": [{"name": "squall", "provider": {"type": "python", "module": "squall.control",
+                                                        "arguments": {"sli": sli}}}],
+           "method": [{"type": "action", "name": "noop", "provider": {"type": "python", "module": "os.path",
+                                                                      "func": "exists", "arguments": {"path": "/"}}}]}
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(exp))
+    proc = subprocess.run([sys.executable, "-c", "from squall.cli import main; main()", "gate", str(path), "--quiet"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert f'sli "checkout-prom": Prometheus at {url} cannot answer success_ratio' in proc.stderr
+    assert "nothing was run or injected" in proc.stdout
