@@ -17,7 +17,10 @@ Declare it in an experiment (or globally in Chaos Toolkit settings)::
 
 Arguments: ``sli`` targets (``name``, ``url``, ``method``, ``interval_s`` default 1,
 ``timeout_s`` default 2, ``expect_status``, ``headers``; one request in flight per
-target, ticks missed while it hangs are skipped), ``stop_conditions``
+target, ticks missed while it hangs are skipped; or ``source: prometheus`` with
+``url`` the Prometheus server, ``success_ratio`` and optional ``latency_ms`` PromQL
+where ``{window}`` becomes ``window_s`` (default 30), ``objective`` default 0.99,
+see ``promsli``), ``stop_conditions``
 (``success_rate_below``: ``threshold``, ``for_s``; ``burn_rate_above``: ``slo``,
 ``threshold``, ``window_s``; optional ``target`` and ``min_samples``, judged only
 on samples taken since the method started), ``report``, ``report_dir``,
@@ -54,6 +57,7 @@ The package's layout is the run's lifecycle; each concept has its module:
 - ``settings``        the control's arguments, validated into frozen dataclasses
 - ``sampling``        the background SLI sampler (bounded, one request in flight per target; verifiers may hold it)
 - ``stopconditions``  success-rate floors and error-budget burn rates over the samples
+- ``promsli``         SLIs read from Prometheus: the preflight before anything is injected, PromQL burn rates
 - ``guard``           SIGINT/SIGTERM handling that removes the run's faults within a second
 - ``faults``          removing the run's faults through the ledger, and the sweep for interrupted actions
 - ``checks``          steady-state and verifier checks, fault windows, the traffic each fault met
