@@ -23,7 +23,6 @@ run (the SDK's own per-batch log lines are held back), and ``shutdown`` waits a
 bounded time for the last spans, so a dead collector cannot hang the run's end.
 """
 
-import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,98 +31,14 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SpanExporter
 
-from squall import __version__, tracecontext
+from squall import tracecontext
 from squall.config import redact_url
 from squall.telemetry.tracing_config import TracingTarget, trace_url
+from squall.telemetry.tracing_export import Provider, attr, ns, parent_context, trace_id_hex, traceparent_of
 
 __all__ = ["RunTracing", "SuiteTracing", "start_tracing"]
-
-logger = logging.getLogger("chaostoolkit.squall")
-
-#: one export request may take this long (the SDK retries within it)
-EXPORT_TIMEOUT_S = 2.0
-#: the run's end waits at most this long for the last spans to leave
-SHUTDOWN_TIMEOUT_S = 4.0
-#: the SDK logs each failed batch; squall says it once instead
-_SDK_LOGGERS = ("opentelemetry.exporter", "opentelemetry.sdk.trace.export", "opentelemetry.sdk._shared_internal")
-
-Attributes = dict[str, str | bool | int | float]
-
-
-def _ns(t: float) -> int:
-    return int(t * 1_000_000_000)
-
-
-def _attr(value: Any) -> str | bool | int | float:
-    """An attribute value OpenTelemetry accepts (anything else as text, bounded)."""
-    if isinstance(value, (str, bool, int, float)):
-        return value if not isinstance(value, str) else value[:2000]
-    return str(value)[:2000]
-
-
-def traceparent_of(span: trace.Span) -> str:
-    """A span as a W3C traceparent header value."""
-    ctx = span.get_span_context()
-    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
-
-
-def parent_context(traceparent: str | None) -> otel_context.Context:
-    """A context whose parent is the span a traceparent names (an empty context for none or an invalid one)."""
-    parsed = tracecontext.parse_traceparent(traceparent) if traceparent else None
-    if parsed is None:
-        return otel_context.Context()
-    flags = int(str(traceparent).strip()[-2:], 16)
-    remote = trace.SpanContext(int(parsed[0], 16), int(parsed[1], 16), is_remote=True,
-                               trace_flags=trace.TraceFlags(flags & 0x01))
-    return trace.set_span_in_context(trace.NonRecordingSpan(remote), otel_context.Context())
-
-
-def trace_id_hex(span: trace.Span) -> str:
-    """The span's trace id as 32 hex digits ('' for an invalid span)."""
-    ctx = span.get_span_context()
-    return f"{ctx.trace_id:032x}" if ctx.is_valid else ""
-
-
-class _WarnOnce(SpanExporter):  # type: ignore[misc]
-    """The OTLP exporter, saying once (not per batch) that spans could not be delivered."""
-
-    def __init__(self, inner: SpanExporter, endpoint: str) -> None:
-        self.inner = inner
-        self.endpoint = endpoint
-        self.failures = 0
-        self.exported = 0
-
-    def _failed(self, why: str) -> None:
-        self.failures += 1
-        if self.failures == 1:
-            logger.warning("squall: tracing: spans could not be exported to %s (%s); the run goes on and its "
-                           "verdict is unaffected (said once)", self.endpoint, why)
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self.inner.export(spans)
-        except Exception as exc:  # never up into the SDK's worker, never into the run
-            self._failed(type(exc).__name__)
-            return SpanExportResult.FAILURE
-        if result is SpanExportResult.SUCCESS:
-            self.exported += len(spans)
-        else:
-            self._failed("the collector refused them or did not answer")
-        return result
-
-    def shutdown(self) -> None:
-        try:
-            self.inner.shutdown()
-        except Exception:
-            pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
 
 
 class _Request:
@@ -144,58 +59,11 @@ class _Request:
         self.span.end()
 
 
-class _Provider:
-    """A tracer provider of our own (never the process-wide global one), its exporter and a bounded shutdown."""
-
-    def __init__(self, target: TracingTarget, run_id: str, exporter: SpanExporter | None = None) -> None:
-        self.target = target
-        self.run_id = run_id
-        attrs = {"service.name": target.service_name, "service.version": __version__}
-        resource = Resource.create({**attrs, "squall.run_id": run_id} if run_id else attrs)
-        # no atexit shutdown: ours is bounded, the SDK's would wait for a dead collector at interpreter exit
-        self.provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-        inner = exporter or OTLPSpanExporter(endpoint=target.endpoint, headers=dict(target.headers),
-                                             timeout=EXPORT_TIMEOUT_S)
-        self.exporter = _WarnOnce(inner, redact_url(target.endpoint))
-        self.provider.add_span_processor(BatchSpanProcessor(self.exporter, schedule_delay_millis=500))
-        self.tracer = self.provider.get_tracer("squall", __version__)
-        self._levels = {name: logging.getLogger(name).level for name in _SDK_LOGGERS}
-        for name in _SDK_LOGGERS:
-            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-        self._closed = False
-
-    def base(self, extra: Mapping[str, Any] | None = None) -> Attributes:
-        out: Attributes = {"squall.run_id": self.run_id}
-        for key, value in (extra or {}).items():
-            if value is not None:
-                out[key] = _attr(value)
-        return out
-
-    def shutdown(self) -> None:
-        """Send what is left, waiting at most SHUTDOWN_TIMEOUT_S; then drop it (said once)."""
-        if self._closed:
-            return
-        self._closed = True
-        done = threading.Event()
-
-        def close() -> None:
-            try:
-                self.provider.shutdown()
-            finally:
-                done.set()
-
-        threading.Thread(target=close, name="squall-trace-shutdown", daemon=True).start()
-        if not done.wait(SHUTDOWN_TIMEOUT_S):
-            self.exporter._failed(f"the collector did not take the last spans within {SHUTDOWN_TIMEOUT_S:g} s")
-        for name, level in self._levels.items():
-            logging.getLogger(name).setLevel(level)
-
-
 class RunTracing:
     """The spans of one controlled run (see the module docstring)."""
 
     def __init__(self, target: TracingTarget, run_id: str, exporter: SpanExporter | None = None) -> None:
-        self._p = _Provider(target, run_id, exporter)
+        self._p = Provider(target, run_id, exporter)
         self.tracer = self._p.tracer
         self.run_span: trace.Span | None = None
         self._run_ctx: otel_context.Context | None = None
@@ -228,7 +96,7 @@ class RunTracing:
         if self.run_span is not None:
             return
         self.run_span = self.tracer.start_span(
-            "squall.run", context=parent_context(parent), start_time=_ns(started),
+            "squall.run", context=parent_context(parent), start_time=ns(started),
             attributes=self._p.base({"squall.experiment.title": title}))
         self._run_ctx = trace.set_span_in_context(self.run_span, otel_context.Context())
         tracecontext.set_request_tracer(self._request)
@@ -247,7 +115,7 @@ class RunTracing:
                 span.add_event("squall.check", self._p.base(check_attributes(check)))
             if verdict != "passed":
                 span.set_status(trace.StatusCode.ERROR, f"verdict {verdict}")
-            span.end(end_time=_ns(ended) if ended else None)
+            span.end(end_time=ns(ended) if ended else None)
         self.close()
 
     def close(self) -> None:
@@ -345,12 +213,12 @@ class RunTracing:
             }
             for key, value in (toxic.get("attributes") or {}).items() if isinstance(toxic.get("attributes"), Mapping) else ():
                 attrs[f"squall.fault.toxic.attributes.{key}"] = value
-            span = self.tracer.start_span("squall.fault", context=self._run_ctx, start_time=_ns(e.applied_at),
+            span = self.tracer.start_span("squall.fault", context=self._run_ctx, start_time=ns(e.applied_at),
                                           attributes=self._p.base(attrs))
             if e.outcome == "failed-to-apply":
                 span.set_status(trace.StatusCode.ERROR, "the fault was never applied")
             end = e.struck_at if e.struck_at is not None else (now or time.time())
-            span.end(end_time=_ns(max(end, e.applied_at)))
+            span.end(end_time=ns(max(end, e.applied_at)))
 
     # -- requests --------------------------------------------------------------------
     def _request(self, tag: str, method: str, url: str) -> tuple[str, tracecontext.RequestSpan] | None:
@@ -378,9 +246,9 @@ class SuiteTracing:
 
     def __init__(self, target: TracingTarget, name: str, kind: str, started: float,
                  exporter: SpanExporter | None = None) -> None:
-        self._p = _Provider(target, "", exporter)
+        self._p = Provider(target, "", exporter)
         self.span = self._p.tracer.start_span(f"squall.{kind}", context=otel_context.Context(),
-                                              start_time=_ns(started), attributes={"squall.suite": name})
+                                              start_time=ns(started), attributes={"squall.suite": name})
         self._ctx = trace.set_span_in_context(self.span, otel_context.Context())
         self._run_ids: list[str] = []
 
@@ -396,7 +264,7 @@ class SuiteTracing:
 
     def begin_experiment(self, name: str, started: float) -> tuple[trace.Span, str]:
         """Open an experiment's span; the traceparent (for ``$SQUALL_TRACEPARENT``) makes its run span a child."""
-        span = self._p.tracer.start_span("squall.experiment", context=self._ctx, start_time=_ns(started),
+        span = self._p.tracer.start_span("squall.experiment", context=self._ctx, start_time=ns(started),
                                          attributes={"squall.experiment": name})
         return span, traceparent_of(span)
 
@@ -406,13 +274,13 @@ class SuiteTracing:
         attrs: dict[str, Any] = {"squall.run_id": run_id or "", "squall.verdict": verdict, "squall.score": score}
         for mech, outcome in mechanisms.items():
             attrs[f"squall.mechanism.{mech}"] = outcome
-        span.set_attributes({k: _attr(v) for k, v in attrs.items() if v is not None})
+        span.set_attributes({k: attr(v) for k, v in attrs.items() if v is not None})
         if verdict != "passed":
             span.set_status(trace.StatusCode.ERROR, f"verdict {verdict}")
-        span.end(end_time=_ns(ended))
+        span.end(end_time=ns(ended))
         prefix = f"squall.experiment.{name}"
         self.span.set_attributes({f"{prefix}.{k.removeprefix('squall.')}": v for k, v in
-                                  ((k, _attr(v)) for k, v in attrs.items() if v is not None)})
+                                  ((k, attr(v)) for k, v in attrs.items() if v is not None)})
         if run_id:
             self._run_ids.append(run_id)
             self.span.set_attribute("squall.run_id", list(self._run_ids))  # every experiment run's id
