@@ -36,3 +36,17 @@ def test_bad_prometheus_targets_are_refused_naming_the_key(target: dict, message
         parse(_sli(**target))
     assert message in str(err.value)
     assert "squall control sli[0]" in str(err.value)
+
+
+def test_a_success_floor_on_a_prometheus_target_averages_the_measured_ratios() -> None:
+    from squall.control.stopconditions import evaluate
+
+    settings = parse({**_sli(), "stop_conditions": [
+        {"name": "floor", "kind": "success_rate_below", "threshold": 0.9, "for_s": 2, "target": "p"}]})
+    [condition] = settings.stop_conditions
+    # three samples each below the 0.99 objective (ok 0), but their mean ratio is 0.95: above the floor
+    rows = [[100.0 + i, "p", 0, None, None, None, 0.95] for i in range(3)]
+    assert evaluate(condition, lambda since, target: rows, now=103.0, armed_at=100.0) is None
+    low = [[100.0 + i, "p", 0, None, None, None, r] for i, r in enumerate((0.9, 0.8, 0.7))]
+    reason = evaluate(condition, lambda since, target: low, now=103.0, armed_at=100.0)
+    assert reason is not None and "success rate on p 80% < 90%" in reason and "Prometheus samples" in reason
