@@ -16,18 +16,16 @@ requests before it have reached the client, and requests after it are not
 forwarded before it is written. Responses are only observed, never changed.
 """
 
-import asyncio
 import functools
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from time import monotonic
 from typing import TYPE_CHECKING
 
 import httptools
 
 from squall.config import RUN_ID_HEADER
+from squall.proxy.answers import Hold, ResponseOrder, answer_payload, in_turn
 from squall.proxy.stats import HttpEvent
 from squall.proxy.toxics import Chunk, HttpError, HttpLatency, HttpToxic
 from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER, parse_baggage
@@ -35,8 +33,6 @@ from squall.tracecontext import BAGGAGE_HEADER, TRACEPARENT_HEADER, parse_baggag
 if TYPE_CHECKING:
     from squall.proxy.connection import Connection
     from squall.proxy.context import ToxicContext
-
-Hold = Callable[[], Awaitable[object]]
 
 _REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|CONNECT) \S")
 _RUN_ID = RUN_ID_HEADER.lower().encode()
@@ -49,27 +45,6 @@ _MAX_HELD = 64 * 1024  # a longer head is forwarded as it arrives (the upstream 
 def looks_like_http(first: bytes) -> bool:
     """True if ``first`` starts with an HTTP/1.x request line."""
     return _REQUEST_LINE.match(first[:16]) is not None
-
-
-class _Answer:
-    """An injected answer waiting for the responses ahead of it; ``written`` resolves once it is sent."""
-
-    __slots__ = ("close", "payload", "written")
-
-    def __init__(self, payload: bytes, close: bool, written: "asyncio.Future[None]") -> None:
-        self.payload, self.close, self.written = payload, close, written
-
-
-async def _await_written(fut: "asyncio.Future[None]") -> None:
-    if not fut.done():
-        await fut
-
-
-def _in_turn(first: Hold, then: Hold) -> Hold:
-    async def both() -> None:
-        await first()
-        await then()
-    return both
 
 
 def _header(headers: list[tuple[bytes, bytes]], lname: str) -> str | None:
@@ -114,9 +89,8 @@ class HttpObserver:
         self.completed = 0  # requests completed in the current read
         self.feeding = b""  # the read being parsed
         self.reset_response_parser = False
-        self.order: deque[_Answer | None] = deque()  # responses the client is owed, in order (None: the upstream's)
+        self.order = ResponseOrder(conn)  # the responses the client is owed, injected answers among them
         self.responding = False  # a final response from the upstream is passing (until its message completes)
-        self.waiting: asyncio.Future[None] | None = None  # the last injected answer not written yet
         self.hold: Hold | None = None  # what the bytes collected in ``out`` must wait for
         self.segments: list[Chunk] = []  # held pieces of this read, in order (link.Pipe queues them)
 
@@ -128,6 +102,8 @@ class HttpObserver:
 
     def _acting(self) -> bool:
         conn = self.conn
+        if not conn.up.contexts and not conn.down.contexts:
+            return False  # no toxic at all (the common case): no generator
         return any(ctx.active and ctx.current and isinstance(ctx.spec.toxic, HttpToxic)
                    for pipe in (conn.up, conn.down) for ctx in pipe.contexts.values())
 
@@ -142,7 +118,7 @@ class HttpObserver:
             self.segments.append(Chunk(b"".join(self.out), monotonic(), self.hold))
             self.out = []
         elif self.hold is not None and then is not None:
-            then = _in_turn(self.hold, then)  # nothing between them: the next piece waits for both
+            then = in_turn(self.hold, then)  # nothing between them: the next piece waits for both
         self.hold = then
 
     # -- requests (client -> upstream) ----------------------------------------
@@ -152,9 +128,8 @@ class HttpObserver:
             return data
         at_start = self.current is None or self.held is not None  # a request's first byte is in data
         if self.current is None:  # between requests: choose raw or per-request mode
-            self.rewrite = self._acting() or self.waiting is not None
-        waiting = self.waiting
-        self.hold = functools.partial(_await_written, waiting) if self.rewrite and waiting is not None else None
+            self.rewrite = self._acting() or self.order.waiting is not None
+        self.hold = self.order.hold() if self.rewrite else None
         self.completed = 0
         self.feeding = data
         try:
@@ -164,7 +139,7 @@ class HttpObserver:
         except httptools.HttpParserError:
             self.req_parser = None  # not HTTP after all: stop parsing, forward the bytes as they came
             self.out, self.segments, self.hold = [], [], None
-            self._flush_answers(everything=True)
+            self.order.flush(everything=True)
             held, self.held = self.held, None
             return data if held is None else held + data
         self.feeding = b""
@@ -228,7 +203,7 @@ class HttpObserver:
             return
         self.pending.append(req.event)
         if self.resp_parser is not None:
-            self.order.append(None)
+            self.order.forwarded()
         if self.rewrite:
             if delay is not None:
                 req.delayed = True
@@ -309,58 +284,15 @@ class HttpObserver:
         self._answer(req, req.answer, keep_alive)
 
     def _answer(self, req: _Request, toxic: HttpError, keep_alive: bool) -> None:
-        attrs = toxic.attrs
-        try:
-            reason = HTTPStatus(attrs.status).phrase
-        except ValueError:
-            reason = "Injected"
-        body = attrs.body.encode() if attrs.body else f"{attrs.status} {reason} (squall http_error)\n".encode()
-        head = [
-            f"HTTP/1.1 {attrs.status} {reason}",
-            "Content-Type: text/plain; charset=utf-8",
-            f"Content-Length: {0 if req.method == 'HEAD' else len(body)}",
-            "X-Squall-Injected: http_error",
-        ]
-        if attrs.retry_after > 0:
-            head.append(f"Retry-After: {attrs.retry_after}")
-        head.append("Connection: keep-alive" if keep_alive else "Connection: close")
-        payload = ("\r\n".join(head) + "\r\n\r\n").encode() + (b"" if req.method == "HEAD" else body)
         if req.event is not None:
-            self.stats.response(req.event, attrs.status, injected=True)
-        if not self.order or self.resp_parser is None:
-            self._write_answer(payload, not keep_alive)
-            return
-        # responses to earlier requests are still owed: this answer goes after them, later requests after it
-        written: asyncio.Future[None] = self.conn.loop.create_future()
-        self.order.append(_Answer(payload, not keep_alive, written))
-        self.waiting = written
-        self._cut(functools.partial(_await_written, written))
-
-    def _write_answer(self, payload: bytes, close: bool) -> None:
-        transport = self.conn.client.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(payload)
-            self.stats.bytes_down += len(payload)
-        if close:
-            self.conn.loop.call_soon(self.conn.close, "closed")
-
-    def _flush_answers(self, everything: bool = False) -> None:
-        """Write the answers whose turn has come (``everything``: all of them, the order can no longer be known)."""
-        while self.order and (everything or self.order[0] is not None):
-            answer = self.order.popleft()
-            if answer is None:
-                continue
-            self._write_answer(answer.payload, answer.close)
-            if not answer.written.done():
-                answer.written.set_result(None)
-            if answer.written is self.waiting:
-                self.waiting = None
-
-    def _response_done(self) -> None:
-        """A response from the upstream has reached the client: answers queued behind it may go."""
-        if self.order and self.order[0] is None:
-            self.order.popleft()
-        self._flush_answers()
+            self.stats.response(req.event, toxic.attrs.status, injected=True)
+        payload = answer_payload(toxic, req.method, keep_alive)
+        if self.resp_parser is None:  # responses are not followed: their order cannot be kept
+            self.order.flush(everything=True)
+            self.order.owed.clear()
+        then = self.order.answer(payload, close=not keep_alive)
+        if then is not None:  # responses to earlier requests are still owed: later requests wait for this answer
+            self._cut(then)
 
     # -- responses (upstream -> client) ---------------------------------------
     def response_bytes(self, data: bytes) -> None:
@@ -371,7 +303,7 @@ class HttpObserver:
             self.resp_parser.feed_data(data)
         except (httptools.HttpParserUpgrade, httptools.HttpParserError):
             self.resp_parser = None
-            self._flush_answers(everything=True)
+            self.order.flush(everything=True)
         if self.reset_response_parser:  # a response to HEAD has no body, which the parser cannot know
             self.reset_response_parser = False
             self.resp_parser = httptools.HttpResponseParser(_ResponseSide(self))
@@ -385,18 +317,18 @@ class HttpObserver:
         self.stats.response(event, status)
         if event.method == "HEAD":
             self.reset_response_parser = True
-            self._response_done()  # no body follows a response to HEAD
+            self.order.response_done()  # no body follows a response to HEAD
         else:
             self.responding = True
         if status == 101:
             self.req_parser = self.resp_parser = None
-            self._flush_answers(everything=True)
+            self.order.flush(everything=True)
 
     def response_complete(self) -> None:
         """A response message from the upstream ended (its last byte is written to the client)."""
         if self.responding:
             self.responding = False
-            self._response_done()
+            self.order.response_done()
 
     def response_eof(self) -> None:
         """The upstream closed its side: a response without length ends here."""
