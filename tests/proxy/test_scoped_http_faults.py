@@ -10,7 +10,9 @@ import pytest
 from aiohttp import web
 from proxy_helpers import Api, connect
 
+from squall import loops
 from squall.background import serve_app
+from squall.proxy import run_in_thread
 
 EXPERIMENT = {"baggage": "squall.run_id=r1,squall.group=experiment"}
 CONTROL = {"baggage": "squall.run_id=r1,squall.group=control"}
@@ -40,6 +42,16 @@ def upstream() -> Iterator[tuple[str, list[str]]]:
     arrivals: list[str] = []
     with serve_app(lambda: _app(arrivals)) as url:
         yield url.removeprefix("http://"), arrivals
+
+
+@pytest.fixture(params=["uvloop", "asyncio"])
+def loop_admin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The embedded proxy's API, the proxy on uvloop and on plain asyncio (``SQUALL_EVENT_LOOP``)."""
+    monkeypatch.setenv(loops.ENV, request.param)
+    with run_in_thread() as running, httpx.Client(base_url=running.url, timeout=10, trust_env=False) as client:
+        loop = running.loop.loop
+        assert ("uvloop" in type(loop).__module__) == (request.param == "uvloop")
+        yield Api(client, "embedded")
 
 
 def _client(admin: Api, upstream: str) -> httpx.Client:
@@ -107,7 +119,8 @@ def test_http_error_answers_only_requests_in_scope_on_one_keep_alive_connection(
     assert [e["matched_by"] for e in events] == [["storm"] if c == 503 else [] for c in want]
 
 
-def test_http_latency_delays_only_requests_in_scope(admin: Api, upstream: tuple[str, list[str]]) -> None:
+def test_http_latency_delays_only_requests_in_scope(loop_admin: Api, upstream: tuple[str, list[str]]) -> None:
+    admin = loop_admin  # on uvloop and on plain asyncio
     with _client(admin, upstream[0]) as client:
         admin.toxic("svc", name="slow-exp", type="http_latency", stream="upstream",
                     attributes={"latency": 400, "baggage": "squall.group=experiment"})
@@ -161,8 +174,9 @@ def _get(path: str, extra: str = "") -> bytes:
 
 
 def test_pipelined_requests_keep_their_order_around_an_injected_answer(
-    admin: Api, upstream: tuple[str, list[str]],
+    loop_admin: Api, upstream: tuple[str, list[str]],
 ) -> None:
+    admin = loop_admin  # on uvloop and on plain asyncio
     listen = admin.create("svc", upstream[0])["listen"]
     admin.toxic("svc", name="e", type="http_error", attributes={"status": 429, "path_prefix": "/limited"})
     with connect(listen) as s:
@@ -173,7 +187,8 @@ def test_pipelined_requests_keep_their_order_around_an_injected_answer(
     assert upstream[1] == ["GET /slow", "GET /after"]
 
 
-def test_pipelined_requests_wait_behind_a_delayed_one(admin: Api, upstream: tuple[str, list[str]]) -> None:
+def test_pipelined_requests_wait_behind_a_delayed_one(loop_admin: Api, upstream: tuple[str, list[str]]) -> None:
+    admin = loop_admin  # on uvloop and on plain asyncio
     listen = admin.create("svc", upstream[0])["listen"]
     admin.toxic("svc", name="d", type="http_latency", attributes={"latency": 300, "method": "POST"})
     body = b"hello"
