@@ -112,7 +112,9 @@ def _judge(proxy: str, entries: Sequence[dict[str, Any]], intended: Scope, stats
                 outside.append(_brief(event))
     shown = intended.text if not intended.any else "; ".join(sorted({s.text for s in own.values()}))
     evidence: dict[str, Any] = {
-        "proxy": proxy, "toxics": [dict(t) for t in entries], "scope": shown,
+        "proxy": proxy, "scope": shown,
+        "toxics": [{k: t.get(k) for k in ("name", "type", "scope_text", "matched", "unmatched", "faulted")}
+                   for t in entries],
         "scope_given": not intended.any, "matched": matched, "unmatched": unmatched, "faulted": faulted,
         "faulted_in_scope": inside, "faulted_outside_scope": len(outside),
         "outside_examples": outside[:MAX_EXAMPLES], "events_checked": seen,
