@@ -39,7 +39,7 @@ class BurnRates:
         self._targets = {t.name: t for t in targets if t.source == "prometheus"}
         self._last: dict[str, tuple[float, float | None]] = {}  # condition -> (monotonic time, ratio)
         self._lock = threading.Lock()
-        self._client = httpx.Client(trust_env=False)
+        self._client: httpx.Client | None = None  # made on the first query: most runs have no Prometheus target
 
     def for_condition(self, condition: StopCondition) -> Callable[[float], float | None] | None:
         """The ``ratio_over`` of ``stopconditions.evaluate`` for ``condition``; None when its target is not Prometheus."""
@@ -54,6 +54,8 @@ class BurnRates:
                 if last is not None and now - last[0] < target.interval_s:
                     return last[1]
                 assert target.success_ratio is not None
+                if self._client is None:
+                    self._client = httpx.Client(trust_env=False)
                 try:
                     ratio = prometheus.single_value(target.url, target.promql(target.success_ratio, window_s),
                                                     target.timeout_s, self._client)
@@ -66,4 +68,7 @@ class BurnRates:
 
     def close(self) -> None:
         """Close the HTTP client."""
-        self._client.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
