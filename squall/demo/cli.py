@@ -70,6 +70,7 @@ def up(port: int, admin_port: int, fragile: bool) -> None:
             console.print(f"  checkout      {system.checkout_url}/checkout   (try: curl -i {system.checkout_url}/checkout)")
             console.print(f"  metrics       {system.checkout_url}/metrics")
             console.print(f"  fault proxy   {system.toxiproxy_url}   (Toxiproxy API; proxies: {', '.join(system.proxies)})")
+            console.print(f"  proxy metrics {system.toxiproxy_url}/metrics   (Prometheus; Toxiproxy's series and squall's)")
             for name, listen in system.proxies.items():
                 console.print(f"    {name:<12}  {listen}")
             for name, path in system.pid_files.items():
