@@ -3,8 +3,11 @@
 Each line is ``[start, group, ok, latency_ms, status, name, pid]`` (or
 ``{"dropped": n}``). Memory is bounded: at most ``max_samples`` raw samples
 are kept (for the statistics), and the per-second aggregates (requests,
-successes, up to ``PER_SECOND_KEEP`` latencies per second and group for its
-percentiles) are kept for every second of the run.
+successes, and the latency percentiles from up to ``PER_SECOND_KEEP``
+latencies per second and group) are kept for every second of the run; a
+second's latencies are summarised and dropped once samples ``SETTLE_S`` seconds
+newer arrive (a request that started earlier and ends later still counts in
+its second's requests and successes).
 """
 
 import json
@@ -21,6 +24,7 @@ from squall.percentiles import nearest_rank
 logger = logging.getLogger("chaostoolkit.squall")
 
 PER_SECOND_KEEP = 2_000
+SETTLE_S = 60
 MAX_LINE = 4096
 
 
@@ -42,6 +46,20 @@ class _Second:
     n: int = 0
     ok: int = 0
     latencies: list[float] = field(default_factory=list)
+    summary: list[float | None] | None = None  # [p50, p95, p99, p95_low, p95_high] once settled
+
+    def figures(self) -> list[float | None]:
+        """The percentiles of this second (settled, or from the latencies so far)."""
+        if self.summary is not None:
+            return self.summary
+        data = sorted(self.latencies)
+        return [*(_q(data, q) for q in (50, 95, 99)), *_quantile_interval(data, 0.95)]
+
+    def settle(self) -> None:
+        """Summarise the latencies and drop them (bounded memory for long runs)."""
+        if self.summary is None:
+            self.summary = self.figures()
+            self.latencies = []
 
 
 def _parse(line: bytes) -> LoadSample | int | None:
@@ -73,6 +91,8 @@ class Collector:
         self.bad_lines = 0
         self.pids: set[int] = set()
         self._seconds: dict[tuple[int, str], _Second] = {}
+        self._newest = 0  # the newest second seen
+        self._settled_to = 0  # seconds before this one are settled
         self._lock = threading.Lock()
         collector = self
 
@@ -115,11 +135,19 @@ class Collector:
                 self.dropped += item
                 return
             self.pids.add(item.pid)
-            second = self._seconds.setdefault((int(item.t), item.group), _Second())
+            sec = int(item.t)
+            second = self._seconds.setdefault((sec, item.group), _Second())
             second.n += 1
             second.ok += item.ok
-            if len(second.latencies) < PER_SECOND_KEEP:
+            if second.summary is None and len(second.latencies) < PER_SECOND_KEEP:
                 second.latencies.append(item.latency_ms)
+            if sec > self._newest:
+                self._newest = sec
+                if sec - SETTLE_S > self._settled_to + 10:  # settle in steps, not on every sample
+                    self._settled_to = sec - SETTLE_S
+                    for (old, _), entry in self._seconds.items():
+                        if old < self._settled_to:
+                            entry.settle()
             if len(self.samples) >= self.max_samples:
                 self.dropped += 1
                 return
@@ -149,9 +177,7 @@ class Collector:
         second's p95 (order statistics at binomial ranks), None under 20 requests.
         """
         with self._lock:
-            items = [(key, sorted(s.latencies), s.n, s.ok) for key, s in sorted(self._seconds.items())]
-        return [[sec, group, n, ok, *(_q(lat, q) for q in (50, 95, 99)), *_quantile_interval(lat, 0.95)]
-                for (sec, group), lat, n, ok in items]
+            return [[sec, group, s.n, s.ok, *s.figures()] for (sec, group), s in sorted(self._seconds.items())]
 
 
 def _q(data: list[float], q: float) -> float | None:
