@@ -31,7 +31,7 @@ from squall.load import CONTROL, EXPERIMENT, registry
 from squall.load.collector import LoadSample
 from squall.load.groups import group_of
 from squall.probes.proxy import fetch_stats
-from squall.statistics import Sample, compare
+from squall.statistics import MIN_RATIO_REQUESTS, Sample, compare, minimum_requests
 from squall.verify._common import result
 
 __all__ = ["no_regression", "retry_amplification"]
@@ -80,6 +80,20 @@ def _marker_forwarded(events: list[dict[str, Any]] | None) -> bool | None:
     return any(group_of(e.get("baggage") or {}) == EXPERIMENT for e in events)
 
 
+def _wait_for_requests(load: Any, start: float, end: float, quantiles: Sequence[float], wait_s: float) -> float:
+    """Wait (bounded by `wait_s`, only while the window is still open) until each group has what every figure needs."""
+    if wait_s <= 0 or end < time.time() - 1.0:  # the fault is gone: its window will not grow
+        return 0.0
+    needed = max([MIN_RATIO_REQUESTS, *(minimum_requests(q) for q in quantiles)])
+    began = time.monotonic()
+    while time.monotonic() - began < wait_s:
+        now = time.time()
+        if all(len(load.samples(start, now, g)) >= needed for g in (CONTROL, EXPERIMENT)):
+            break
+        time.sleep(0.2)
+    return time.monotonic() - began
+
+
 def _sample(samples: Sequence[LoadSample]) -> Sample:
     return Sample(ok=[s.ok for s in samples], latency_ms=[s.latency_ms for s in samples])
 
@@ -93,6 +107,7 @@ def no_regression(
     since_s: float | None = None,
     proxy: str | None = None,
     seed: int = 0,
+    wait_s: float = 0,
     configuration: dict | None = None,
 ) -> dict:
     """Check that the experiment group did no worse than the control group while the fault was in place.
@@ -105,8 +120,13 @@ def no_regression(
     group would settle it), when no load runs, or when a group is empty.
     `proxy` (default: the fault's proxy) is read to check that the service
     forwards the group marker; if it does not, squall compares before/during.
+    `wait_s`: while the fault is still in place, wait up to this many seconds
+    until each group has the requests every figure needs (e.g. 200 for a p95),
+    so a slow machine gets a verdict instead of an inconclusive.
     """
     qs = tuple(quantiles) if quantiles is not None else (0.95, 0.99)
+    if isinstance(wait_s, bool) or not isinstance(wait_s, (int, float)) or not 0 <= wait_s <= 600:
+        raise ExperimentInvalid(f"wait_s={wait_s!r} (expected a number of seconds from 0 to 600)")
     load = registry.current()
     if load is None:
         return result("no_regression", "inconclusive", "no load is running in this process (add a `load` section to "
@@ -115,9 +135,13 @@ def no_regression(
     if isinstance(window, str):
         return result("no_regression", "inconclusive", window, {"design": None})
     start, end, fault_proxy = window
+    waited = _wait_for_requests(load, start, end, qs if max_increase_ms is not None else (), float(wait_s))
+    if waited:
+        end = time.time()
     events, why = _proxy_events(proxy or fault_proxy, start, configuration)
     forwarded = _marker_forwarded(events)
-    evidence: dict[str, Any] = {"window": [round(start, 3), round(end, 3)], "proxy": proxy or fault_proxy}
+    evidence: dict[str, Any] = {"window": [round(start, 3), round(end, 3)], "proxy": proxy or fault_proxy,
+                                "waited_s": round(waited, 3)}
     if forwarded is False:
         length = end - start
         control = load.samples(start - length, start - 1e-6)
