@@ -135,3 +135,32 @@ def test_workers_started_elsewhere_get_the_settings_from_the_master(proxied: Pro
     samples = run.samples(0, 2e9)
     assert {s.pid for s in samples} == {worker.pid}
     assert {s.group for s in samples} == {CONTROL, EXPERIMENT} and all(s.ok for s in samples)
+
+
+def test_your_own_locustfile_runs_alone_and_its_groups_are_recorded(
+    proxied: Proxied, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    locustfile = Path(str(tmp_path)) / "shop.py"
+    locustfile.write_text(
+        "import os\n"
+        "from locust import FastHttpUser, constant, task\n"
+        "from squall.load.groups import Splitter, group_headers\n"
+        "split = Splitter(0.25)\n"
+        "class Shopper(FastHttpUser):\n"
+        "    host = 'http://127.0.0.1'\n"
+        "    wait_time = constant(0.02)\n"
+        "    @task\n"
+        "    def pay(self):\n"
+        "        group = split.next()\n"
+        "        self.client.get(os.environ['SHOP_URL'], name='shop-pay', headers=group_headers('shop', group),\n"
+        "                        context={'squall_group': group})\n"
+    )
+    monkeypatch.setenv("SHOP_URL", f"{proxied.proxied}/pay")
+    run = LoadRun(parse({"locustfile": str(locustfile), "users": 2, "spawn_rate": 50}))
+    _run_for(run, 1.0)
+    samples = run.samples(0, 2e9)
+    assert samples and {s.name for s in samples} == {"shop-pay"}  # squall's own user did not run beside it
+    experiment = [s for s in samples if s.group == EXPERIMENT]
+    assert 0.1 <= len(experiment) / len(samples) <= 0.4  # the locustfile's own share (0.25), read from its context
