@@ -5,7 +5,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from chaos_harness import PROXY, ChaosRun, Proxied, action, experiment, wait_action, wait_for
+from chaos_harness import PROXY, ChaosRun, Proxied, action, experiment, probe, wait_action, wait_for
 
 from squall.ledger import Ledger
 
@@ -36,7 +36,8 @@ def _load_experiment(proxied: Proxied, **load: object) -> dict:
     arguments = {"load": {"targets": [proxied.url], "users": 2, "wait_s": 0.05, "before_s": 0.5, "during_s": 60,
                           "after_s": 0, **load}}
     latency = action("slow", "squall.actions.toxiproxy", "add_latency", proxy=PROXY, latency_ms=20)
-    return experiment([latency, wait_action(30)], arguments=arguments,
+    modules = probe("locust-modules", "load_probe", "locust_modules")
+    return experiment([latency, modules, wait_action(30)], arguments=arguments,
                       configuration={"toxiproxy_url": proxied.api})
 
 
@@ -56,6 +57,9 @@ def test_sigint_mid_method_stops_every_locust_process_and_removes_the_fault(prox
     load = ext["timeline"]["load"]
     assert sorted(load["pids"]) == sorted(locusts) and load["requests"] > 0
     assert {row[1] for row in load["seconds"]} == {"control", "experiment"}
+    # Locust ran (and gevent patched) only in its own processes, never in the control's
+    [modules] = [r["output"] for r in run.journal()["run"] if r["activity"]["name"] == "locust-modules"]
+    assert modules == {"gevent": False, "locust": False, "geventhttpclient": False}
 
 
 def test_bad_load_arguments_stop_the_run_before_anything_is_injected(proxied: Proxied, start_chaos) -> None:
