@@ -23,6 +23,16 @@ from squall.telemetry import prometheus_server
 PUSHGATEWAY = "prometheus-pushgateway"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`squall demo --prometheus` end to end runs only when asked for: ``-m demo_prometheus``."""
+    if "demo_prometheus" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="the whole demo game day with Prometheus runs with -m demo_prometheus")
+    for item in items:
+        if item.get_closest_marker("demo_prometheus") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def start_prometheus(tmp_path: Path) -> Iterator[Callable[[dict[str, list[str]]], prometheus_server.PrometheusServer]]:
     """Start a real Prometheus scraping the given jobs ({job: ["127.0.0.1:PORT"]}) every second."""

@@ -51,6 +51,7 @@ def test_every_bundled_experiment_copy_reads_checkout_from_prometheus(tmp_path: 
 
 
 @pytest.mark.slow
+@pytest.mark.demo_prometheus
 @pytest.mark.timeout(300)
 def test_squall_demo_prometheus_passes_with_promql_samples_in_every_report(tmp_path: Path) -> None:
     if shutil.which("prometheus") is None:
