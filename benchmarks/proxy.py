@@ -290,24 +290,24 @@ async def _burst(addr: tuple[str, int], n: int, trips: int) -> tuple[list[float]
     failures = 0
 
     async def one() -> None:
+        # asyncio.timeout, not wait_for: no extra task per read, so the client spends less of the shared CPUs
         nonlocal failures
         t = time.perf_counter()
+        writer = None
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(*addr), 15)
-        except (OSError, TimeoutError):
-            failures += 1
-            return
-        connects.append(time.perf_counter() - t)
-        try:
-            for _ in range(trips):
-                t = time.perf_counter()
-                writer.write(PING)
-                await asyncio.wait_for(reader.readexactly(len(PING)), 15)
-                rts.append(time.perf_counter() - t)
+            async with asyncio.timeout(15):
+                reader, writer = await asyncio.open_connection(*addr)
+                connects.append(time.perf_counter() - t)
+                for _ in range(trips):
+                    t = time.perf_counter()
+                    writer.write(PING)
+                    await reader.readexactly(len(PING))
+                    rts.append(time.perf_counter() - t)
         except (OSError, TimeoutError, asyncio.IncompleteReadError):
             failures += 1
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
 
     start = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(one() for _ in range(n))), 60)
