@@ -131,6 +131,18 @@ def running(
         config = root / "prometheus.yml"
         config.write_text(config_text(jobs, scrape_interval_s), encoding="utf-8")
         log = root / "prometheus.log"
+        proc, url = _start(exe, config, root, log)
+        try:
+            if wait_scraped:
+                _wait_scraped(url, jobs)
+            yield PrometheusServer(url=url, pid=proc.pid, config_path=config)
+        finally:
+            _stop(proc)
+
+
+def _start(exe: str, config: Path, root: Path, log: Path, attempts: int = 3) -> "tuple[subprocess.Popen[bytes], str]":
+    """Start Prometheus on a free port and wait until it is ready; another port if that one was taken meanwhile."""
+    for attempt in range(attempts):
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         cmd = [exe, f"--config.file={config}", f"--storage.tsdb.path={root / 'data'}",
@@ -139,8 +151,10 @@ def running(
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             _wait_ready(url, proc, log)
-            if wait_scraped:
-                _wait_scraped(url, jobs)
-            yield PrometheusServer(url=url, pid=proc.pid, config_path=config)
-        finally:
+            return proc, url
+        except PrometheusError:
             _stop(proc)
+            taken = "address already in use" in log.read_text(errors="replace").lower()
+            if not taken or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
