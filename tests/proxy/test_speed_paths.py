@@ -23,6 +23,7 @@ from proxy_helpers import Api, connect, recv_exactly
 
 from squall import loops
 from squall.background import BackgroundLoop
+from squall.errors import ExperimentInvalid
 from squall.proxy import run_in_thread
 from squall.proxy.proxy import FALLBACK_BACKLOG, MAX_BACKLOG, system_backlog
 
@@ -233,3 +234,10 @@ def test_a_burst_of_500_connects_through_a_latency_toxic_does_not_stall(loop_adm
     assert stalled == [], f"{len(stalled)} of {BURST} connects took >= 1 s (a full accept queue drops SYNs)"
     stats = loop_admin.client.get("/proxies/p/stats").json()
     assert stats["connections"]["opened"] == BURST
+
+
+@pytest.mark.parametrize("backlog", [0, -1, 70000])
+def test_an_impossible_backlog_is_refused_before_anything_listens(backlog: int) -> None:
+    with pytest.raises(ExperimentInvalid, match=rf"backlog {backlog} is out of range \(expected 1\.\.65535\)"):
+        with run_in_thread(backlog=backlog):
+            pass
