@@ -1,6 +1,6 @@
 """The control's side of the load: a loopback TCP port that Locust processes send their request samples to.
 
-Each line is ``[start, group, ok, latency_ms, status, name, pid]`` (or
+Each line is ``[start, group, ok, latency_ms, status, name, pid, trace_id]`` (or
 ``{"dropped": n}``). Memory is bounded: at most ``max_samples`` raw samples
 are kept (for the statistics), and the per-second aggregates (requests,
 successes, and the latency percentiles from up to ``PER_SECOND_KEEP``
@@ -39,6 +39,7 @@ class LoadSample:
     status: int | None
     name: str
     pid: int
+    trace_id: str | None = None  # of its traceparent: the dependency's calls for it carry the same trace id
 
 
 @dataclass
@@ -71,14 +72,15 @@ def _parse(line: bytes) -> LoadSample | int | None:
     if isinstance(value, dict):
         dropped = value.get("dropped")
         return dropped if isinstance(dropped, int) and dropped > 0 else None
-    if not isinstance(value, list) or len(value) != 7:
+    if not isinstance(value, list) or len(value) not in (7, 8):
         return None
-    t, group, ok, latency, status, name, pid = value
+    t, group, ok, latency, status, name, pid = value[:7]
+    trace = value[7] if len(value) == 8 and isinstance(value[7], str) and len(value[7]) == 32 else None
     if not (isinstance(t, (int, float)) and isinstance(group, str) and ok in (0, 1)
             and isinstance(latency, (int, float)) and latency >= 0 and isinstance(pid, int)):
         return None
     return LoadSample(float(t), group[:32], bool(ok), float(latency), status if isinstance(status, int) else None,
-                      str(name)[:200], pid)
+                      str(name)[:200], pid, trace)
 
 
 class Collector:

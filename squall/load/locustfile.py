@@ -9,13 +9,14 @@ monkey-patches the standard library with gevent on import. squall starts
   request in a group: ``squall.load.groups.Splitter``, with ``traceparent`` and
   ``baggage: squall.run_id=…,squall.group=…``);
 - listens to every request Locust makes (also your own locustfile's users) and
-  ships ``[start, group, ok, latency_ms, status, name, pid]`` as JSON lines
+  ships ``[start, group, ok, latency_ms, status, name, pid, trace_id]`` as JSON lines
   to the control's collector on 127.0.0.1, batched every 0.2 s, the buffer
   capped (what is dropped is counted and reported).
 
 In your own locustfile, mark a request's group with
 ``headers=squall.load.groups.group_headers(run_id, group)`` and
-``context={"squall_group": group}``.
+``context={"squall_group": group}`` (and ``"squall_trace"``: the trace id of
+its ``traceparent``, so verifiers can tie the dependency's calls to it).
 """
 
 import json
@@ -128,10 +129,12 @@ def _record(request_type: str, name: str, response_time: float, response_length:
             group = group_of(headers.get("baggage"))
         except Exception:  # a foreign request object: the group is unknown
             group = None
+    trace = (context or {}).get("squall_trace") if isinstance(context, dict) else None
     status = getattr(response, "status_code", None)
     row = [round(start_time if start_time is not None else time.time() - response_time / 1000.0, 4),
            group or CONTROL, 0 if exception else 1, round(float(response_time), 3),
-           status if isinstance(status, int) and status > 0 else None, str(name)[:200], _pid]
+           status if isinstance(status, int) and status > 0 else None, str(name)[:200], _pid,
+           trace if isinstance(trace, str) else None]
     if len(_buffer) >= BUFFER_CAP:
         _dropped[0] += 1
         return
@@ -172,10 +175,13 @@ if not CONFIG.get("locustfile"):  # with your own locustfile, only its users run
                 return
             target = self.chooser.choices(self.targets, weights=self.weights)[0]
             group = self.splitter.next()
-            headers = {**group_headers(self.tag, group), **(target.get("headers") or {})}
+            marker = group_headers(self.tag, group)
+            headers = {**marker, **(target.get("headers") or {})}
             expect = target.get("expect_status")
             with self.client.request(target["method"], target["url"], name=target["name"], headers=headers,
-                                     catch_response=True, context={"squall_group": group}) as response:
+                                     catch_response=True,
+                                     context={"squall_group": group, "squall_trace": marker["traceparent"][3:35]},
+                                     ) as response:
                 status = response.status_code
                 good = status in expect if expect else 200 <= (status or 0) < 400
                 if good:

@@ -94,6 +94,20 @@ def _wait_for_requests(load: Any, start: float, end: float, quantiles: Sequence[
     return time.monotonic() - began
 
 
+def _group_counts(samples: Sequence[LoadSample], events: Sequence[Mapping[str, Any]], group: str) -> tuple[int, int, str]:
+    """(dependency attempts, client requests, how they were tied) of one group over the window.
+
+    By trace id when the service forwards ``traceparent`` too: exactly the
+    attempts made for the group's finished requests (none for requests still in
+    flight); else every request through the proxy carrying the group's marker.
+    """
+    traced = {s.trace_id for s in samples if s.trace_id}
+    if traced and any(e.get("trace_id") in traced for e in events):
+        attempts = sum(1 for e in events if e.get("trace_id") in traced)
+        return attempts, sum(1 for s in samples if s.trace_id), "trace"
+    return sum(1 for e in events if group_of(e.get("baggage") or {}) == group), len(samples), "group marker"
+
+
 def _sample(samples: Sequence[LoadSample]) -> Sample:
     return Sample(ok=[s.ok for s in samples], latency_ms=[s.latency_ms for s in samples])
 
@@ -206,11 +220,10 @@ def retry_amplification(
                       "overflowed in the window: pass a shorter since_s", evidence)
     forwarded = _marker_forwarded(events)
     if forwarded:
-        attempts = sum(1 for e in events if group_of(e.get("baggage") or {}) == EXPERIMENT)
-        requests = len(load.samples(start, end, EXPERIMENT))
-        control_attempts = sum(1 for e in events if group_of(e.get("baggage") or {}) == CONTROL)
-        control_requests = len(load.samples(start, end, CONTROL))
+        attempts, requests, attribution = _group_counts(load.samples(start, end, EXPERIMENT), events, EXPERIMENT)
+        control_attempts, control_requests, _ = _group_counts(load.samples(start, end, CONTROL), events, CONTROL)
         evidence["design"] = "experiment group"
+        evidence["attribution"] = attribution
         evidence["control_group"] = {
             "attempts": control_attempts, "client_requests": control_requests,
             "ratio": round(control_attempts / control_requests, 3) if control_requests else None}

@@ -50,12 +50,12 @@ def test_retry_amplification_over_budget_fails_with_the_ratio(proxied: Proxied, 
     assert over["verdict"] == "failed", over
     evidence = over["evidence"]
     assert evidence["design"] == "experiment group"
-    requests = evidence["client_requests"]
-    # four attempts per failing request; the 4 users' requests still in flight add up to 4 attempts each
-    assert requests >= 10 and 3.0 <= evidence["ratio"] <= 4.0 + 16 / requests + 0.05
+    # tied by trace id: exactly the attempts of the finished requests, four per failing one
+    assert evidence["attribution"] == "trace"
+    assert evidence["client_requests"] >= 10 and 3.0 <= evidence["ratio"] <= 4.0
     assert "> budget 1.5" in over["summary"]
     control = evidence["control_group"]
-    assert control["client_requests"] >= 10 and control["ratio"] <= 1.0 + 4 / control["client_requests"] + 0.05
+    assert control["client_requests"] >= 10 and control["ratio"] < 1.5  # never faulted: one attempt each, bar a rare slow one
     assert within["verdict"] == "passed"
 
 
