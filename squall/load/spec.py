@@ -31,10 +31,16 @@ class LoadTarget:
     headers: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The target as handed to the Locust process and written into the journal."""
+        """The target as handed to the Locust process (through its environment, never its command line)."""
         return {"url": self.url, "method": self.method, "weight": self.weight, "name": self.name or self.url,
                 "expect_status": list(self.expect_status) if self.expect_status else None,
                 "headers": dict(self.headers)}
+
+    def describe(self) -> dict[str, Any]:
+        """The target as written into the journal: header names only (their values may be credentials)."""
+        out = self.to_json()
+        out["headers"] = sorted(name for name, _ in self.headers)
+        return out
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class LoadSpec:
 
     def describe(self) -> dict[str, Any]:
         """The settings as written into the journal."""
-        return {"targets": [t.to_json() for t in self.targets], "locustfile": self.locustfile, "users": self.users,
+        return {"targets": [t.describe() for t in self.targets], "locustfile": self.locustfile, "users": self.users,
                 "spawn_rate": self.spawn_rate, "before_s": self.before_s, "during_s": self.during_s,
                 "after_s": self.after_s, "experiment_share": self.experiment_share, "workers": self.workers,
                 "wait_s": self.wait_s, "max_samples": self.max_samples}

@@ -164,3 +164,11 @@ def test_your_own_locustfile_runs_alone_and_its_groups_are_recorded(
     assert samples and {s.name for s in samples} == {"shop-pay"}  # squall's own user did not run beside it
     experiment = [s for s in samples if s.group == EXPERIMENT]
     assert 0.1 <= len(experiment) / len(samples) <= 0.4  # the locustfile's own share (0.25), read from its context
+
+
+def test_the_journal_gets_header_names_never_their_values() -> None:
+    spec = parse({"targets": [{"url": "http://127.0.0.1:1/", "headers": {"Authorization": "Bearer s3cret"}}]})
+    described = spec.describe()
+    assert described["targets"][0]["headers"] == ["Authorization"]
+    assert "s3cret" not in repr(described)
+    assert spec.targets[0].to_json()["headers"] == {"Authorization": "Bearer s3cret"}  # Locust still sends it
