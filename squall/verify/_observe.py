@@ -150,6 +150,10 @@ class Observer:
         """Wait (bounded) until no dependency call started or ran in the last `quiet_s`: leftovers of earlier traffic."""
         assert self.proxy is not None
         begin = time.monotonic()
+        # quiet is what was observed from now on: a call the service has not made yet (it is still
+        # waiting, or retrying a sampler request that already timed out) is not there to be seen, so
+        # "no call yet" counts only after quiet_s of watching
+        watched_from = time.time()
         while time.monotonic() - begin < quiet_s + QUIET_MAX_WAIT_S:
             now = time.time()
             stats = fetch_stats(self.api, self.proxy, since=now - 60)
@@ -157,7 +161,8 @@ class Observer:
             events = [*events, *_conn_only(stats.get("conn_events"))]  # resets before a request head are calls too
             # a call still running that began a moment ago; one hung for longer (a hang fault) makes no new calls
             busy = [e for e in events if e.get("status") is None and e.get("error") is None and now - float(e["ts"]) < 1.0]
-            last = max((float(e["ts"]) + (e.get("duration_ms") or 0) / 1000 for e in events), default=0.0)
+            last = max((float(e["ts"]) + (e.get("duration_ms") or 0) / 1000 for e in events), default=watched_from)
+            last = max(last, watched_from)
             if not busy and now - last >= quiet_s:
                 break
             time.sleep(0.05)
