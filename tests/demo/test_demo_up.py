@@ -106,7 +106,7 @@ def test_bundled_experiments_and_suite_are_valid() -> None:
     from squall.demo.gameday import EXPERIMENTS_DIR
 
     files = sorted(str(p) for p in EXPERIMENTS_DIR.glob("*.yaml"))
-    assert len(files) == 7  # six lessons and the suite
+    assert len(files) == 9  # six lessons, the suite, the load lesson and its suite
     result = CliRunner().invoke(main, ["validate", "--offline", *files])
     assert result.exit_code == 0, result.output
-    assert result.output.count(": valid") == 7
+    assert result.output.count(": valid") == 9
