@@ -89,7 +89,7 @@ def run_demo(*, report_dir: Path, fragile: bool = False, console: Console | None
             console.print(f"Prometheus up: {prom.url} (pid {prom.pid}); SLI checkout-promql reads checkout from it")
             copies = Path(state) / "prometheus-suite"
             copies.mkdir()
-            suite = write_suite(SUITE_PATH, prom.url, copies)
+            suite = write_suite(suite, prom.url, copies)  # the load lesson too, with --load
         result = run_suite(suite, report_dir=report_dir, env=system.environment(), console=console)
         console.print("stopping the demo system…")
     _summary(console, result, fragile)

@@ -12,7 +12,7 @@ from chaoslib import substitute
 from chaoslib.configuration import load_configuration
 
 from squall.control.settings import parse
-from squall.demo.gameday import SUITE_PATH
+from squall.demo.gameday import LOAD_SUITE_PATH, SUITE_PATH
 from squall.demo.promsli import TARGET_NAME, write_suite
 from squall.loader import load
 
@@ -36,10 +36,13 @@ def test_without_a_prometheus_binary_it_says_how_to_get_one_and_starts_nothing(t
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
 
 
-def test_every_bundled_experiment_copy_reads_checkout_from_prometheus(tmp_path: Path) -> None:
-    suite = write_suite(SUITE_PATH, "http://127.0.0.1:9090", tmp_path)
+@pytest.mark.parametrize(("suite_path", "lessons"), [(SUITE_PATH, 6), (LOAD_SUITE_PATH, 1)], ids=["demo", "load"])
+def test_every_bundled_experiment_copy_reads_checkout_from_prometheus(
+    tmp_path: Path, suite_path: Path, lessons: int
+) -> None:
+    suite = write_suite(suite_path, "http://127.0.0.1:9090", tmp_path)  # --prometheus, and --prometheus --load
     entries = load(suite).doc["experiments"]
-    assert len(entries) == 6
+    assert len(entries) == lessons
     for entry in entries:
         doc = load(tmp_path / entry["path"]).doc
         [control] = [c for c in doc["controls"] if c["provider"]["module"] == "squall.control"]
