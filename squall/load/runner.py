@@ -76,7 +76,8 @@ class LoadRun:
             raise LoadError("Locust is not installed (expected it for the control's `load`: pip install 'squall[load]')")
         self.collector.start()
         self._logdir = tempfile.TemporaryDirectory(prefix="squall-load-")
-        files = LOCUSTFILE + (f",{self.spec.locustfile}" if self.spec.locustfile else "")
+        # absolute paths: Locust runs in an empty directory of its own (see _spawn)
+        files = LOCUSTFILE + (f",{Path(self.spec.locustfile).resolve()}" if self.spec.locustfile else "")
         common = ["-f", files, "--loglevel", "WARNING"]
         bound = f"{max(1, int(self.spec.run_time_s))}s"
         users = ["--headless", "-u", str(self.spec.users), "-r", f"{self.spec.spawn_rate:g}", "--run-time", bound,
@@ -99,7 +100,9 @@ class LoadRun:
     def _spawn(self, role: str, args: list[str], index: int) -> None:
         assert self._logdir is not None
         log = Path(self._logdir.name) / f"{role}.log"
-        env = dict(os.environ)
+        # Locust also reads its options from LOCUST_* variables and from locust.conf / pyproject.toml in its
+        # working directory: none of the user's may change what squall asked for, so neither reaches it
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("LOCUST_")}
         env.update({
             "SQUALL_LOAD_CONFIG": json.dumps({
                 "collector": self.collector.address, "run_id": self.run_id,
@@ -111,7 +114,8 @@ class LoadRun:
         })
         with log.open("wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "locust", *args], stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                    stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    cwd=self._logdir.name)
         with self._lock:
             self.processes.append(proc)
             self.started_pids.append(proc.pid)

@@ -172,3 +172,20 @@ def test_the_journal_gets_header_names_never_their_values() -> None:
     assert described["targets"][0]["headers"] == ["Authorization"]
     assert "s3cret" not in repr(described)
     assert spec.targets[0].to_json()["headers"] == {"Authorization": "Bearer s3cret"}  # Locust still sends it
+
+
+def test_locust_options_from_the_environment_or_the_working_directory_change_nothing(
+    proxied: Proxied, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    here = Path(str(tmp_path))
+    # each of these, if Locust read it, would stop the load after 3 requests (an option squall does not set)
+    (here / "locust.conf").write_text("iterations = 3\n")
+    (here / "pyproject.toml").write_text("[tool.locust]\niterations = 3\n")
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("LOCUST_ITERATIONS", "3")
+    run = LoadRun(_spec(f"{proxied.proxied}/pay"))  # type: ignore[arg-type]
+    _run_for(run, 1.0)
+    samples = run.samples(0, 2e9)
+    assert len(samples) >= 10 and all(s.ok for s in samples)
