@@ -77,6 +77,33 @@ def trace_headers(run_tag: str, baggage: Mapping[str, str] | None = None) -> dic
     }
 
 
+def with_caller_baggage(headers: Mapping[str, str], given: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` (squall's trace headers) with the members of any ``baggage`` header in ``given`` joined to theirs.
+
+    A caller (an SLI target's or a verifier's ``headers``) that sends
+    ``baggage: squall.group=experiment`` puts its requests in the experiment group
+    without losing the run id squall's baggage carries; ``squall.run_id`` stays
+    squall's. The caller's own baggage header is then not sent as well.
+    """
+    extra: dict[str, str] = {}
+    for key, value in given.items():
+        if key.lower() == BAGGAGE_HEADER:
+            extra.update(parse_baggage(value))
+    extra.pop(RUN_ID_MEMBER, None)
+    if not extra:
+        return dict(headers)
+    out = dict(headers)
+    members = parse_baggage(out.get(BAGGAGE_HEADER, ""))
+    members.update(extra)
+    out[BAGGAGE_HEADER] = ",".join(f"{k}={quote(str(v), safe=_VALUE_SAFE)}" for k, v in members.items())
+    return out
+
+
+def without_baggage(given: Mapping[str, str]) -> dict[str, str]:
+    """``given`` without its baggage header (joined into squall's by ``with_caller_baggage``)."""
+    return {k: v for k, v in given.items() if k.lower() != BAGGAGE_HEADER}
+
+
 class RequestSpan(Protocol):
     """The span of one request squall sends (``squall.telemetry.tracing``); ended with what came back."""
 

@@ -32,7 +32,7 @@ from squall import config
 from squall.activity import activity
 from squall.errors import ExperimentInvalid
 from squall.percentiles import nearest_rank
-from squall.tracecontext import TRACEPARENT_HEADER, trace_headers, traced_request
+from squall.tracecontext import TRACEPARENT_HEADER, trace_headers, traced_request, with_caller_baggage, without_baggage
 
 __all__ = ["meets_slo", "sample", "slo_report"]
 
@@ -102,6 +102,9 @@ def probe_once(
         traced, span = trace_headers(tag), None
     else:  # with tracing on, the request's span (linked to the sampler's or verifier's)
         traced, span = traced_request(tag, method, url)
+    traced = with_caller_baggage(traced, given)  # e.g. squall.group=experiment joins the run id
+    given = without_baggage(given)
+    names = {k.lower() for k in given}
     merged = {k: v for k, v in traced.items() if k.lower() not in names}
     merged.update(given)
     t = time.time()

@@ -55,7 +55,7 @@ from squall.errors import ExperimentInvalid, SquallError
 from squall.probes.proxy import fetch_stats
 from squall.probes.sli import Sample, classify_error, make_client, status_ok
 from squall.toxiproxy_client import ToxiproxyClient
-from squall.tracecontext import RequestSpan, parse_traceparent, traced_request
+from squall.tracecontext import RequestSpan, parse_traceparent, traced_request, with_caller_baggage, without_baggage
 from squall.verify._common import event_brief
 
 # No __all__: the helpers here are imported by name; an activity module's __all__ lists activities only.
@@ -173,7 +173,9 @@ class Observer:
         tag = f"{self.prefix}-{self._n}"
         traced, span = traced_request(tag, "GET", self.url)  # with tracing on, a span linked to the verifier's
         parsed = parse_traceparent(traced["traceparent"])
-        return tag, {**self.headers, **traced}, parsed[0] if parsed else "", span
+        # a baggage header the caller gave (e.g. squall.group=experiment) joins squall's, never replaces it
+        return tag, {**without_baggage(self.headers), **with_caller_baggage(traced, self.headers)}, \
+            parsed[0] if parsed else "", span
 
     def call(self, timeout_s: float) -> Call:
         """Send one traced, tagged request to the service and remember it."""
