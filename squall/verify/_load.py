@@ -29,7 +29,7 @@ from squall.errors import ExperimentInvalid, SquallError
 from squall.ledger import Ledger
 from squall.load import CONTROL, EXPERIMENT, registry
 from squall.load.collector import LoadSample
-from squall.load.groups import group_of
+from squall.load.groups import GROUP_MEMBER, group_of
 from squall.probes.proxy import fetch_stats
 from squall.statistics import MIN_RATIO_REQUESTS, Sample, compare, minimum_requests
 from squall.verify._common import result
@@ -59,6 +59,47 @@ def _window(configuration: Mapping[str, Any] | None, since_s: float | None) -> t
         return first.applied_at, now, first.target.get("proxy")
     last = max(entries, key=lambda e: e.applied_at)
     return last.applied_at, last.struck_at or now, last.target.get("proxy")
+
+
+def _faults_beyond_the_group(configuration: Mapping[str, Any] | None, start: float, end: float) -> list[str]:
+    """This run's faults in place during [start, end] that are not aimed at the experiment group alone.
+
+    Only an ``http_error`` / ``http_latency`` toxic whose scope requires the
+    baggage member ``squall.group=experiment`` spares the control group; any
+    other fault (a latency toxic, a partition, a killed pod, an unscoped or
+    otherwise scoped HTTP toxic) meets both groups, and comparing the groups
+    would then measure nothing. Read from the ledger and the proxies' stats,
+    whose HTTP toxic entries outlive the toxic.
+    """
+    beyond: list[str] = []
+    stats: dict[tuple[str, str], list[dict[str, Any]] | None] = {}
+    for entry in Ledger(config.ledger_path(configuration)).entries(config.run_id()):
+        if entry.kind == "toxiproxy.proxy" or entry.applied_at > end or entry.outcome == "failed-to-apply":
+            continue  # creating a proxy is no fault; a fault that was never applied neither
+        if entry.struck_at is not None and entry.struck_at < start:
+            continue
+        if entry.kind == "toxiproxy.toxic":
+            url = str(entry.undo.get("url") or config.toxiproxy_url(configuration))
+            proxy, toxic = str(entry.target.get("proxy")), entry.target.get("toxic")
+            if (url, proxy) not in stats:
+                try:
+                    http = fetch_stats(url, proxy, since=time.time()).get("http") or {}  # toxics: all kept
+                    stats[(url, proxy)] = [t for t in http.get("toxics") or [] if isinstance(t, dict)]
+                except SquallError:
+                    stats[(url, proxy)] = None
+            known = [t for t in stats[(url, proxy)] or [] if t.get("name") == toxic]
+            if known and all(_aims_at_experiment(t.get("scope")) for t in known):
+                continue
+        beyond.append(entry.description)
+    return beyond
+
+
+def _aims_at_experiment(scope: object) -> bool:
+    """True when a toxic's scope requires the baggage member squall.group=experiment."""
+    if not isinstance(scope, Mapping):
+        return False
+    key, sep, value = str(scope.get("baggage") or "").partition("=")
+    return bool(sep) and key.strip() == GROUP_MEMBER and value.strip() == EXPERIMENT
 
 
 def _proxy_events(proxy: str | None, start: float, configuration: Mapping[str, Any] | None) -> tuple[list[dict[str, Any]] | None, str | None]:
@@ -154,14 +195,21 @@ def no_regression(
         end = time.time()
     events, why = _proxy_events(proxy or fault_proxy, start, configuration)
     forwarded = _marker_forwarded(events)
+    beyond = _faults_beyond_the_group(configuration, start, end)
     evidence: dict[str, Any] = {"window": [round(start, 3), round(end, 3)], "proxy": proxy or fault_proxy,
                                 "waited_s": round(waited, 3)}
-    if forwarded is False:
+    if forwarded is False or beyond:
         length = end - start
         control = load.samples(start - length, start - 1e-6)
         experiment = load.samples(start, end)
         evidence["design"] = "before-during"
-        evidence["design_note"] = WEAKER
+        evidence["design_note"] = WEAKER if forwarded is False else (
+            f"before-during comparison: the fault {beyond[0]!r} is not aimed at the experiment group alone (scope "
+            f"it with baggage {GROUP_MEMBER}={EXPERIMENT}), so it met the control group too and comparing the groups "
+            "would measure nothing; requests before the fault are compared with requests during it (a weaker "
+            "design: anything else that changed meanwhile is confounded with the fault)")
+        if beyond:
+            evidence["faults_beyond_the_group"] = beyond
     else:
         control = load.samples(start, end, CONTROL)
         experiment = load.samples(start, end, EXPERIMENT)
@@ -178,6 +226,8 @@ def no_regression(
     summary = comparison.sentence
     if forwarded is False:
         summary = f"{summary} (before/during comparison: the service does not forward the group marker)"
+    elif beyond:
+        summary = f"{summary} (before/during comparison: the fault is not aimed at the experiment group alone)"
     if comparison.verdict == "inconclusive" and comparison.needed_per_group and "would settle" not in summary:
         summary = f"{summary}; about {comparison.needed_per_group} requests per group would settle it"
     return result("no_regression", comparison.verdict, summary, evidence)  # type: ignore[arg-type]

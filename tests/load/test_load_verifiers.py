@@ -29,6 +29,13 @@ def unforwarding(proxied: Proxied) -> Iterator[str]:
         yield f"{url}/checkout"
 
 
+@pytest.fixture
+def fragile_forwarding(proxied: Proxied) -> Iterator[str]:
+    """A client service with one attempt and no fallback that forwards trace context and baggage (the marker)."""
+    with serve_app(lambda: clients.make_fragile_app(f"{proxied.proxied}/pay", forward_traceparent=True)) as url:
+        yield f"{url}/checkout"
+
+
 def _load(url: str) -> LoadRun:
     run = LoadRun(parse({"targets": [url], "users": 4, "spawn_rate": 50, "wait_s": 0.02, "during_s": 30}))
     run.start()
@@ -81,4 +88,47 @@ def test_a_service_that_does_not_forward_the_marker_falls_back_to_before_during(
     assert evidence["design"] == "before-during" and "weaker design" in evidence["design_note"]
     assert "before/during comparison" in outcome["summary"]
     assert outcome["verdict"] == "failed"  # every request during the fault failed, none before it
+    assert evidence["n_control"] >= 20 and evidence["n_experiment"] >= 20
+
+
+def test_a_fault_that_meets_both_groups_is_not_compared_group_against_group(
+    proxied: Proxied, fragile_forwarding: str
+) -> None:
+    """The service forwards the marker, but the fault is not scoped: both groups fail alike, and a group
+    comparison would find no difference in a service whose every request fails (a false pass). squall
+    compares before/during instead, and names the fault."""
+    config = {"toxiproxy_url": proxied.toxiproxy}
+    run = _load(fragile_forwarding)
+    try:
+        run.wait_until(1.5)
+        add_http_error("payments", status=503, configuration=config)  # unscoped: the control group meets it too
+        time.sleep(1.5)
+        outcome = no_regression(max_increase_ms=None, configuration=config)
+    finally:
+        heal("payments", configuration=config)
+        run.stop()
+    evidence = outcome["evidence"]
+    assert evidence["design"] == "before-during", evidence
+    assert "not aimed at the experiment group alone" in evidence["design_note"]
+    assert evidence["faults_beyond_the_group"] and "HTTP 503" in evidence["faults_beyond_the_group"][0]
+    assert outcome["verdict"] == "failed", outcome  # every request during the fault failed, none before it
+    assert "not aimed at the experiment group" in outcome["summary"]
+
+
+def test_a_fault_scoped_to_the_experiment_group_is_compared_group_against_group(
+    proxied: Proxied, fragile_forwarding: str
+) -> None:
+    config = {"toxiproxy_url": proxied.toxiproxy}
+    run = _load(fragile_forwarding)
+    try:
+        run.wait_until(0.5)
+        add_http_error("payments", status=503, baggage=EXPERIMENT_SCOPE, configuration=config)
+        time.sleep(1.5)
+        outcome = no_regression(max_increase_ms=None, configuration=config)
+    finally:
+        heal("payments", configuration=config)
+        run.stop()
+    evidence = outcome["evidence"]
+    assert evidence["design"] == "groups" and "faults_beyond_the_group" not in evidence
+    assert outcome["verdict"] == "failed", outcome  # only the experiment group's requests failed
     assert evidence["n_control"] >= 20 and evidence["n_experiment"] >= 20

@@ -159,11 +159,12 @@ def make_resilient_app(dependency_url: str, settings: Settings | None = None) ->
 
 
 def make_fragile_app(dependency_url: str, forward_run_id: bool = True, delay_s: float = 0.0,
-                     recover_after_s: float = 0.0) -> web.Application:
+                     recover_after_s: float = 0.0, forward_traceparent: bool = False) -> web.Application:
     """The fragile checkout service: one attempt, no timeout, no breaker, no fallback.
 
     `delay_s`: time each request spends in the service before calling the
-    dependency. `recover_after_s`: after a failed call it keeps answering 503
+    dependency. `forward_traceparent`: pass trace context and baggage on, as an
+    instrumented service does. `recover_after_s`: after a failed call it keeps answering 503
     (without calling) until this long after the dependency answers again, like
     a client that reconnects slowly.
     """
@@ -172,7 +173,7 @@ def make_fragile_app(dependency_url: str, forward_run_id: bool = True, delay_s: 
     healthy_since: list[float | None] = [None]
 
     async def checkout(request: web.Request) -> web.Response:
-        headers = forwarded(request.headers, forward_run_id, False)
+        headers = forwarded(request.headers, forward_run_id, forward_traceparent)
         if delay_s:
             await asyncio.sleep(delay_s)
         if recover_after_s and broken_since[0] is not None:
