@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from squall.proxy.http import HttpObserver, looks_like_http
 from squall.proxy.link import Pipe
 from squall.proxy.stats import ConnEvent, ConnOutcome
-from squall.proxy.toxics import HttpError
 
 if TYPE_CHECKING:
     from squall.proxy.proxy import Proxy
@@ -124,10 +123,6 @@ class Connection:
         """Re-apply the proxy's toxic chains (after a toxic was added, changed or removed)."""
         self.up.set_chain(self.proxy.chain(upstream=True))
         self.down.set_chain(self.proxy.chain(upstream=False))
-
-    def http_error(self) -> HttpError | None:
-        """The http_error toxic acting on this connection, if any (either stream)."""
-        return self.up.http_error() or self.down.http_error()
 
     def close(self, reason: str, reset: bool = False) -> None:
         """Close both sides (``reset``: with a TCP RST); idempotent."""

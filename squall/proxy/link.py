@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from squall.proxy import splice
 from squall.proxy.context import ToxicContext, wake
 from squall.proxy.spec import ToxicSpec
-from squall.proxy.toxics import Chunk, HttpError
+from squall.proxy.toxics import Chunk
 
 if TYPE_CHECKING:
     from squall.proxy.connection import Connection, Endpoint
@@ -133,13 +133,6 @@ class Pipe:
         if self.queue and self.task is None and not self.conn.closed:
             self.task = self.loop.create_task(self._run())
         self.route()
-
-    def http_error(self) -> HttpError | None:
-        """The first active http_error toxic on this direction, if any."""
-        for ctx in self.contexts.values():
-            if ctx.active and ctx.current and isinstance(ctx.spec.toxic, HttpError):
-                return ctx.spec.toxic
-        return None
 
     # -- data --------------------------------------------------------------
     def feed(self, data: bytes) -> None:
