@@ -178,19 +178,8 @@ class Timeline:
                 else:
                     if not self._append(sample):
                         return
-                    if self._on_sample is not None:
-                        try:
-                            self._on_sample()
-                        except Exception:  # a stop-condition bug must not end the timeline silently
-                            logger.exception("squall: evaluating stop conditions failed")
-                next_tick += target.interval_s
-                now = time.monotonic()
-                if next_tick < now:  # the queries outlived the tick: skip, never burst
-                    missed = int((now - next_tick) // target.interval_s) + 1
-                    with self._lock:
-                        self.skipped_ticks += missed
-                    next_tick += missed * target.interval_s
-                self._stop.wait(next_tick - now)
+                    self._sampled()
+                next_tick = self._wait_for_tick(next_tick, target.interval_s)  # the queries may outlive it
         finally:
             client.close()
 
@@ -225,18 +214,29 @@ class Timeline:
                 if sample is None:
                     with self._lock:
                         self.held_ticks += 1
-                if sample is not None and self._on_sample is not None:
-                    try:
-                        self._on_sample()
-                    except Exception:  # a stop-condition bug must not end the timeline silently
-                        logger.exception("squall: evaluating stop conditions failed")
-                next_tick += target.interval_s
-                now = time.monotonic()
-                if next_tick < now:  # the request outlived its tick: skip, never burst
-                    missed = int((now - next_tick) // target.interval_s) + 1
-                    with self._lock:
-                        self.skipped_ticks += missed
-                    next_tick += missed * target.interval_s
-                self._stop.wait(next_tick - now)
+                if sample is not None:
+                    self._sampled()
+                next_tick = self._wait_for_tick(next_tick, target.interval_s)  # the request may outlive it
         finally:
             client.close()
+
+    def _sampled(self) -> None:
+        """After a sample was kept: let the stop conditions look at the timeline."""
+        if self._on_sample is None:
+            return
+        try:
+            self._on_sample()
+        except Exception:  # a stop-condition bug must not end the timeline silently
+            logger.exception("squall: evaluating stop conditions failed")
+
+    def _wait_for_tick(self, next_tick: float, interval_s: float) -> float:
+        """Wait (or be stopped) until the tick after `next_tick`; ticks already past are skipped, never burst."""
+        next_tick += interval_s
+        now = time.monotonic()
+        if next_tick < now:
+            missed = int((now - next_tick) // interval_s) + 1
+            with self._lock:
+                self.skipped_ticks += missed
+            next_tick += missed * interval_s
+        self._stop.wait(next_tick - now)
+        return next_tick
