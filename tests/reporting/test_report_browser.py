@@ -92,10 +92,15 @@ def _index(tmp_path: Path) -> Path:
     ("passed", 'class="verdict-word">Passed<'),
     ("failed", 'class="verdict-word">Failed<'),
     ("index", '<span class="verdict failed">failed</span>'),
+    ("load", "Statistical verdict:</strong> Failed at 95% confidence"),  # both groups per second, with intervals
 ])
 def test_pages_render_and_screenshot_in_headless_chromium(tmp_path: Path, page: str, expect: str) -> None:
     if page == "index":
         html = _index(tmp_path)
+    elif page == "load":
+        from test_report_load import _with_load
+
+        html = render(_with_load(), tmp_path / "out")["html"]
     else:
         html = render(J.passed_run() if page == "passed" else J.failed_verifier_run(), tmp_path / "out")["html"]
     url = html.resolve().as_uri()
