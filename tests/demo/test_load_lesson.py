@@ -65,6 +65,11 @@ def test_the_fragile_checkout_fails_with_a_significant_drop(fragile_demo: DemoSy
     [ratio] = [e for e in check["evidence"]["effects"] if e["name"] == "success_ratio"]
     assert ratio["verdict"] == "failed" and ratio["high"] < -0.5  # the whole interval: more than 50 points worse
     assert "Failed at 95% confidence" in check["summary"]
+    # the sampler's two group targets: the fault met the experiment group's probes and spared the control's
+    samples = ext["timeline"]["samples"]
+    failed = {target: sum(1 for s in samples if s[1] == target and not s[2])
+              for target in ("checkout-control", "checkout-experiment")}
+    assert failed["checkout-control"] == 0 and failed["checkout-experiment"] >= 3, failed
 
 
 @pytest.mark.slow
