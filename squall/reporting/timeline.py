@@ -175,7 +175,7 @@ def build(
         per_target.setdefault(s[TARGET], []).append(s)
     timeline = Timeline(
         interval_s=interval_s,
-        targets=list(per_target),
+        targets=sorted(per_target),  # a stable order: the same target keeps its colour from run to run
         start=start,
         end=end,
         sample_count=len(rows),
