@@ -31,8 +31,11 @@ def _scoped(doc: Any, configuration: Mapping[str, Any]) -> list[tuple[KeyPath, s
     out = []
     for path, activity in activities(doc):
         provider = activity.get("provider")
-        if not isinstance(provider, Mapping) or (provider.get("module"), provider.get("func")) not in SCOPED:
+        if not isinstance(provider, Mapping):
             continue
+        module, func = provider.get("module"), provider.get("func")
+        if not isinstance(module, str) or not isinstance(func, str) or (module, func) not in SCOPED:
+            continue  # a module or func that is no string (a list, a mapping) is the shape checks' to report
         arguments = provider.get("arguments") or {}
         if not isinstance(arguments, Mapping):
             continue  # the shape checks report it
