@@ -65,7 +65,14 @@ def _ts(value: Any) -> float | None:
 
 
 def _text(value: Any, limit: int = 2000) -> str:
-    return str(value)[:limit] if value is not None else ""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value[:limit]
+    try:
+        return str(value)[:limit]
+    except (RecursionError, ValueError):  # a hostile journal's value nested thousands deep, or an int too long
+        return "(unreadable)"
 
 
 def squall_extension(journal: Any) -> Mapping[str, Any]:

@@ -5,6 +5,7 @@ mutation — they must give the same verdict, score and reason, because each rea
 through squall.outcome and none decides on its own.
 """
 
+import copy
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import report_journals as J
 from hypothesis import HealthCheck, given, settings
-from report_mutations import BASES, Recipe, apply
+from report_mutations import BASES, Recipe, apply, nested
 
 from squall.exitcodes import ExitCode
 from squall.gameday.decide import decide as gate
@@ -124,3 +125,16 @@ def test_a_score_prints_one_way_on_every_page() -> None:
     from squall.outcome import shown
 
     assert [shown(v) for v in (None, 100.0, 37.5, 68.75, 0.0, 62.04)] == ["n/a", "100", "37.5", "68.8", "0", "62"]
+
+
+@pytest.mark.parametrize("field", ["name", "summary", "verifier"])
+def test_a_check_field_nested_thousands_deep_is_read_not_a_crash(
+    field: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Found by a random run of the property test above: str() of such a value raised RecursionError."""
+    journal = copy.deepcopy(BASES["control_run_journal"])
+    [ext] = [e for e in journal["extensions"] if e.get("name") == "squall"]
+    ext["checks"][0][field] = nested(5_000)
+    if field == "name":
+        ext["checks"][0].pop("verifier", None)
+    _agree(journal, tmp_path_factory.mktemp("agree"))
