@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from services.processes import stop
 
 from squall.proxy import run_in_thread
 from squall.toxiproxy_client import ToxiproxyClient
@@ -71,8 +72,7 @@ def upstream(tmp_path: Path) -> Iterator[Upstream]:
         yield Upstream(f"http://127.0.0.1:{port}/", f"127.0.0.1:{port}", proc.pid, pid_file)
     finally:
         os.kill(proc.pid, signal.SIGCONT)
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
 
 
 @dataclass

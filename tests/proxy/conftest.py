@@ -21,6 +21,7 @@ import httpx
 import pytest
 from aiohttp import web
 from proxy_helpers import Api
+from services.processes import stop
 
 from squall import loops
 from squall.background import serve_app
@@ -80,8 +81,7 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
                     time.sleep(0.05)
             yield Api(client, "toxiproxy-server")
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
 
 
 @pytest.fixture
@@ -106,14 +106,7 @@ def serve_url() -> Iterator[str]:
         assert "event loop uvloop" in line, line
         yield match.group(0)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc)
 
 
 @pytest.fixture(params=["in-thread-asyncio", "serve-uvloop"])

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from services.processes import stop
 
 import squall
 from squall import loops
@@ -92,15 +93,7 @@ def _serve(prefix: str, env: dict[str, str], *args: str) -> Iterator[subprocess.
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        stop(proc)
 
 
 @pytest.mark.parametrize("prefix, env, expected", [

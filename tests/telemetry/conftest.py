@@ -16,8 +16,10 @@ import httpx
 import pytest
 from aiohttp import web
 from prom_helpers import prometheus_binary
+from services.processes import stop
 
 from squall.background import serve_app
+from squall.proxy import run_in_thread
 from squall.telemetry import prometheus_server
 
 PUSHGATEWAY = "prometheus-pushgateway"
@@ -85,12 +87,7 @@ def pushgateway() -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 def _http_app() -> web.Application:
@@ -111,3 +108,26 @@ def http_upstream() -> Iterator[str]:
     """An HTTP/1.1 server (/ok, /status/N); yields "127.0.0.1:PORT"."""
     with serve_app(_http_app) as url:
         yield url.removeprefix("http://")
+
+
+@pytest.fixture
+def fallback_service() -> Iterator[str]:
+    """A real HTTP service on 127.0.0.1 whose every checkout answer carries a fallback marker (X-Fallback: cache)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text="cached", headers={"X-Fallback": "cache"})
+
+    def app() -> web.Application:
+        a = web.Application()
+        a.router.add_get("/checkout", handler)
+        return a
+
+    with serve_app(app) as base:
+        yield f"{base}/checkout"
+
+
+@pytest.fixture
+def toxiproxy_url() -> Iterator[str]:
+    """The embedded proxy's API (the game day's preflight asks a verifier's Toxiproxy API)."""
+    with run_in_thread() as proxy:
+        yield proxy.url

@@ -4,40 +4,11 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
-
-from squall.background import serve_app
-from squall.proxy import run_in_thread
-
-
-@pytest.fixture
-def service() -> Iterator[str]:
-    """A real HTTP service that answers every checkout from its fallback (X-Fallback: cache)."""
-
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(text="ok", headers={"X-Fallback": "cache"})
-
-    def app() -> web.Application:
-        a = web.Application()
-        a.router.add_get("/checkout", handler)
-        return a
-
-    with serve_app(app) as base:
-        yield f"{base}/checkout"
-
-
-@pytest.fixture
-def toxiproxy() -> Iterator[str]:
-    """The embedded proxy's API (the game day's preflight asks for it: verifiers may talk to Toxiproxy)."""
-    with run_in_thread() as proxy:
-        yield proxy.url
 
 
 def _experiment(tmp_path: Path, url: str, toxiproxy: str) -> Path:
@@ -80,8 +51,8 @@ def _closed_port() -> int:
 
 
 def test_gate_and_gameday_push_verdict_score_and_mechanisms_with_the_run_id(
-        tmp_path: Path, pushgateway: str, service: str, toxiproxy: str) -> None:
-    exp = _experiment(tmp_path, service, toxiproxy)
+        tmp_path: Path, pushgateway: str, fallback_service: str, toxiproxy_url: str) -> None:
+    exp = _experiment(tmp_path, fallback_service, toxiproxy_url)
     proc = _squall("gate", str(exp), "--pushgateway", pushgateway, "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "warning" not in proc.stderr
@@ -104,9 +75,9 @@ def test_gate_and_gameday_push_verdict_score_and_mechanisms_with_the_run_id(
     assert jobs["squall-gameday"]["suite"] == "nightly" and jobs["squall-gameday"]["verdict"] == "passed"
 
 
-def test_a_push_that_fails_warns_and_changes_no_exit_code(tmp_path: Path, service: str, toxiproxy: str) -> None:
+def test_a_push_that_fails_warns_and_changes_no_exit_code(tmp_path: Path, fallback_service: str, toxiproxy_url: str) -> None:
     dead = f"http://127.0.0.1:{_closed_port()}"
-    proc = _squall("gate", str(_experiment(tmp_path, service, toxiproxy)), "--pushgateway", dead, "--quiet", cwd=tmp_path)
+    proc = _squall("gate", str(_experiment(tmp_path, fallback_service, toxiproxy_url)), "--pushgateway", dead, "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"warning: could not push the result to the Pushgateway at {dead}" in proc.stderr
 

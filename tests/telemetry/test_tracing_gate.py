@@ -4,40 +4,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from aiohttp import web
 from otlp_receiver import Receiver, otlp_receiver
-
-from squall.background import serve_app
-from squall.proxy import run_in_thread
-
-
-@pytest.fixture
-def fallback_service() -> Iterator[str]:
-    """A real HTTP service on 127.0.0.1 whose answers carry a fallback marker."""
-
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(text="cached", headers={"X-Fallback": "cache"})
-
-    def app() -> web.Application:
-        a = web.Application()
-        a.router.add_get("/checkout", handler)
-        return a
-
-    with serve_app(app) as base:
-        yield f"{base}/checkout"
-
-
-@pytest.fixture
-def toxiproxy_url() -> Iterator[str]:
-    """The embedded proxy (the game day's preflight asks a verifier's Toxiproxy API)."""
-    with run_in_thread(host="127.0.0.1", port=0) as proxy:
-        yield proxy.url
 
 
 def _experiment(title: str, exists: str, method: list[dict[str, Any]], api: str) -> dict[str, Any]:
