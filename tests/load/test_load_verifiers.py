@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from load_harness import Proxied
@@ -42,6 +43,20 @@ def _load(url: str) -> LoadRun:
     return run
 
 
+def _no_regression_under_fault(proxied: Proxied, url: str, warm_s: float, **fault: Any) -> dict[str, Any]:
+    """Load `url`, inject an http_error on payments after `warm_s` s of load, judge 1.5 s of it, heal and stop."""
+    config = {"toxiproxy_url": proxied.toxiproxy}
+    run = _load(url)
+    try:
+        run.wait_until(warm_s)
+        add_http_error("payments", status=503, configuration=config, **fault)
+        time.sleep(1.5)
+        return dict(no_regression(max_increase_ms=None, configuration=config))
+    finally:
+        heal("payments", configuration=config)
+        run.stop()
+
+
 def test_retry_amplification_over_budget_fails_with_the_ratio(proxied: Proxied, retry_storm: str) -> None:
     config = {"toxiproxy_url": proxied.toxiproxy}
     run = _load(retry_storm)
@@ -74,16 +89,7 @@ def test_no_regression_without_load_is_inconclusive_and_says_why() -> None:
 def test_a_service_that_does_not_forward_the_marker_falls_back_to_before_during(
     proxied: Proxied, unforwarding: str
 ) -> None:
-    config = {"toxiproxy_url": proxied.toxiproxy}
-    run = _load(unforwarding)
-    try:
-        run.wait_until(1.5)
-        add_http_error("payments", status=503, configuration=config)  # unscoped: the marker never arrives
-        time.sleep(1.5)
-        outcome = no_regression(max_increase_ms=None, configuration=config)
-    finally:
-        heal("payments", configuration=config)
-        run.stop()
+    outcome = _no_regression_under_fault(proxied, unforwarding, 1.5)  # unscoped: the marker never arrives
     evidence = outcome["evidence"]
     assert evidence["design"] == "before-during" and "weaker design" in evidence["design_note"]
     assert "before/during comparison" in outcome["summary"]
@@ -97,16 +103,7 @@ def test_a_fault_that_meets_both_groups_is_not_compared_group_against_group(
     """The service forwards the marker, but the fault is not scoped: both groups fail alike, and a group
     comparison would find no difference in a service whose every request fails (a false pass). squall
     compares before/during instead, and names the fault."""
-    config = {"toxiproxy_url": proxied.toxiproxy}
-    run = _load(fragile_forwarding)
-    try:
-        run.wait_until(1.5)
-        add_http_error("payments", status=503, configuration=config)  # unscoped: the control group meets it too
-        time.sleep(1.5)
-        outcome = no_regression(max_increase_ms=None, configuration=config)
-    finally:
-        heal("payments", configuration=config)
-        run.stop()
+    outcome = _no_regression_under_fault(proxied, fragile_forwarding, 1.5)  # unscoped: the control group meets it too
     evidence = outcome["evidence"]
     assert evidence["design"] == "before-during", evidence
     assert "not aimed at the experiment group alone" in evidence["design_note"]
@@ -118,16 +115,7 @@ def test_a_fault_that_meets_both_groups_is_not_compared_group_against_group(
 def test_a_fault_scoped_to_the_experiment_group_is_compared_group_against_group(
     proxied: Proxied, fragile_forwarding: str
 ) -> None:
-    config = {"toxiproxy_url": proxied.toxiproxy}
-    run = _load(fragile_forwarding)
-    try:
-        run.wait_until(0.5)
-        add_http_error("payments", status=503, baggage=EXPERIMENT_SCOPE, configuration=config)
-        time.sleep(1.5)
-        outcome = no_regression(max_increase_ms=None, configuration=config)
-    finally:
-        heal("payments", configuration=config)
-        run.stop()
+    outcome = _no_regression_under_fault(proxied, fragile_forwarding, 0.5, baggage=EXPERIMENT_SCOPE)
     evidence = outcome["evidence"]
     assert evidence["design"] == "groups" and "faults_beyond_the_group" not in evidence
     assert outcome["verdict"] == "failed", outcome  # only the experiment group's requests failed
