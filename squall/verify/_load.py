@@ -32,12 +32,13 @@ from squall.load.collector import LoadSample
 from squall.load.groups import GROUP_MEMBER, group_of
 from squall.probes.proxy import fetch_stats
 from squall.statistics import MIN_RATIO_REQUESTS, Sample, compare, minimum_requests
-from squall.verify._common import result
+from squall.verify._common import check_seconds, result
 
 __all__ = ["no_regression", "retry_amplification"]
 
 #: the embedded proxy keeps this many request events per proxy (squall.proxy.stats.EVENT_RING)
 EVENT_RING = 10_000
+NO_LOAD = "no load is running in this process (add a `load` section to the squall control's arguments)"
 WEAKER = ("before-during comparison: the service does not forward the squall.group baggage member, so the fault "
           "could not be aimed at the experiment group; requests before the fault are compared with requests during "
           "it (a weaker design: anything else that changed meanwhile is confounded with the fault)")
@@ -47,9 +48,7 @@ def _window(configuration: Mapping[str, Any] | None, since_s: float | None) -> t
     """(start, end, proxy of the fault) of the fault window, or why there is none."""
     now = time.time()
     if since_s is not None:
-        if isinstance(since_s, bool) or not isinstance(since_s, (int, float)) or not 0 < since_s <= 3600:
-            raise ExperimentInvalid(f"since_s={since_s!r} (expected a number of seconds above 0, at most 3600)")
-        return now - float(since_s), now, None
+        return now - check_seconds("since_s", since_s, 3600), now, None
     entries = Ledger(config.ledger_path(configuration)).entries(config.run_id())
     if not entries:
         return "no fault of this run is in the fault ledger (inject one before this verifier, or pass since_s)"
@@ -184,8 +183,7 @@ def no_regression(
         raise ExperimentInvalid(f"wait_s={wait_s!r} (expected a number of seconds from 0 to 600)")
     load = registry.current()
     if load is None:
-        return result("no_regression", "inconclusive", "no load is running in this process (add a `load` section to "
-                      "the squall control's arguments)", {"design": None})
+        return result("no_regression", "inconclusive", NO_LOAD, {"design": None})
     window = _window(configuration, since_s)
     if isinstance(window, str):
         return result("no_regression", "inconclusive", window, {"design": None})
@@ -254,8 +252,7 @@ def retry_amplification(
         raise ExperimentInvalid(f"proxy={proxy!r} (expected the name of a proxy)")
     load = registry.current()
     if load is None:
-        return result("retry_amplification", "inconclusive", "no load is running in this process (add a `load` "
-                      "section to the squall control's arguments)", {"max_ratio": max_ratio})
+        return result("retry_amplification", "inconclusive", NO_LOAD, {"max_ratio": max_ratio})
     window = _window(configuration, since_s)
     if isinstance(window, str):
         return result("retry_amplification", "inconclusive", window, {"max_ratio": max_ratio})
